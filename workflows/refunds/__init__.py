@@ -1,1 +1,1 @@
-"""workflows/refunds."""
+"""The refund desk workflow."""

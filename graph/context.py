@@ -1,0 +1,48 @@
+"""Per-run configuration, passed as ``context=Context(...)`` and read by nodes via ``runtime.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from taskwarden.graph.usage import Budgets
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Run configuration. Every field is optional: None falls back to the workflow's own setting.
+
+    Model specs resolve in this order: this context, the workflow's `models`, the environment
+    (``TASKWARDEN_<ROLE>_MODEL``, then ``TASKWARDEN_MODEL``), then ``local`` (the embedded model).
+    """
+
+    orchestrator_model: str | None = None
+    """Model spec for planning, e.g. ``local`` or ``openai:gpt-4o-mini``."""
+    worker_model: str | None = None
+    """Model spec for the workers' tool loops."""
+    evaluator_model: str | None = None
+    """Model spec for checking results."""
+    max_steps: int | None = None
+    max_revisions: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_wall_seconds: float | None = None
+
+    def budgets(self, base: Budgets) -> Budgets:
+        return base.with_overrides(max_steps=self.max_steps, max_revisions=self.max_revisions,
+                                   max_tokens=self.max_tokens, max_cost_usd=self.max_cost_usd,
+                                   max_wall_seconds=self.max_wall_seconds)
+
+    def model_spec(self, role: str) -> str | None:
+        return getattr(self, f"{role}_model", None)
+
+
+def context_of(runtime: Any) -> Context:
+    """The run's context, or defaults when the caller passed none (or a plain dict, as servers do)."""
+    context = getattr(runtime, "context", None)
+    if isinstance(context, Context):
+        return context
+    if isinstance(context, dict):
+        known = {key: value for key, value in context.items() if key in Context.__dataclass_fields__}
+        return Context(**known)
+    return Context()

@@ -1,0 +1,69 @@
+"""evaluate: judge each finished task against its criteria: pass, revise (bounded) or escalate."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from langgraph.runtime import Runtime
+
+from taskwarden.agents.evaluator import evaluate_result
+from taskwarden.agents.prompts import STALL_FEEDBACK
+from taskwarden.agents.structured import StructuredOutputError
+from taskwarden.graph.context import Context, context_of
+from taskwarden.graph.engine import Engine
+from taskwarden.graph.events import emit
+from taskwarden.graph.state import RunState, TaskRecord
+from taskwarden.graph.usage import add_usage, usage_of_calls
+
+
+def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
+    def evaluate(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
+        budgets = engine.budgets(context, state.get("budget_grants", 0))
+        usage = dict(state.get("usage") or {})
+        spent: dict[str, Any] = {}
+        updates: dict[str, TaskRecord] = {}
+        for task in (state.get("tasks") or {}).values():
+            if task["status"] != "done":
+                continue
+            started = time.monotonic()
+            if not task["result"].strip():
+                verdict, feedback = "revise", STALL_FEEDBACK
+            else:
+                if budgets.exhausted_by(add_usage(usage, spent)):
+                    break  # orchestrate escalates the spent budget; the task stays `done` for later
+                try:
+                    evaluation, raws = evaluate_result(engine.models.get("evaluator", context),
+                                                       request=state["request"], task=task)
+                    verdict, feedback = evaluation.verdict, evaluation.feedback
+                except StructuredOutputError as exc:
+                    raws, verdict, feedback = exc.raw_messages, "escalate", f"the evaluator's output stayed invalid: {exc}"
+                spent = add_usage(spent, usage_of_calls(raws))
+            spent = add_usage(spent, {"seconds": time.monotonic() - started})
+            updates[task["id"]] = _apply_verdict(task, verdict, feedback, budgets.max_revisions)
+            emit("evaluation", task_id=task["id"], verdict=verdict, feedback=feedback,
+                 status=updates[task["id"]]["status"])
+        return {"tasks": updates, "usage": spent} if updates or spent else {}
+
+    return evaluate
+
+
+def _apply_verdict(task: TaskRecord, verdict: str, feedback: str, max_revisions: int) -> TaskRecord:
+    updated = TaskRecord(**task)
+    if verdict == "pass":
+        updated.update(status="passed", escalation=None)
+        return updated
+    updated["feedback"] = [*task["feedback"], feedback] if feedback else list(task["feedback"])
+    revisions_left = task["attempts"] <= max_revisions
+    if verdict == "revise" and revisions_left:
+        updated["status"] = "revise"
+        return updated
+    reason = feedback if verdict == "escalate" else f"still not accepted after {max_revisions} revision(s): {feedback}"
+    updated.update(status="escalated", escalation={
+        "kind": "evaluation" if verdict == "escalate" else "revisions",
+        "reason": reason, "task_id": task["id"],
+        "what_was_done": [a["summary"] for a in task["actions"]],
+        "what_was_seen": [task["result"][:500]],
+    })
+    return updated

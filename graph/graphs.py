@@ -1,0 +1,11 @@
+"""Graphs exported for the LangGraph server (`langgraph.json`).
+
+They carry no checkpointer and no store: the server supplies persistence. Models resolve at run
+time from the run's context (``{"worker_model": "openai:gpt-4o-mini"}``...), the workflow, the
+environment, else the embedded local model.
+"""
+
+from taskwarden.graph.builder import workflow_builder
+from taskwarden.workflows import get_workflow
+
+refunds = workflow_builder(get_workflow("refunds")).compile(name="refunds")

@@ -1,0 +1,47 @@
+"""intake: validate the request and start a fresh run on the thread."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from taskwarden.graph.engine import Engine
+from taskwarden.graph.events import emit
+from taskwarden.graph.state import REPLACE, RunState
+from taskwarden.graph.usage import RESET
+
+MAX_REQUEST_CHARS = 20_000
+
+
+def request_problem(request: str, workflow_check: Callable[[str], str | None] | None = None) -> str | None:
+    """Why `request` cannot start a run, or None. Shared by the graph and the CLI."""
+    if not request.strip():
+        return "the request is empty: say what the workflow should do"
+    if len(request) > MAX_REQUEST_CHARS:
+        return f"the request is too long ({len(request)} characters, at most {MAX_REQUEST_CHARS})"
+    return workflow_check(request) if workflow_check else None
+
+
+def latest_request(state: RunState) -> str:
+    if state.get("request"):
+        return str(state["request"])
+    for message in reversed(state.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return message.content if isinstance(message.content, str) else str(message.content)
+    return ""
+
+
+def make_intake(engine: Engine) -> Callable[[RunState], dict[str, Any]]:
+    def intake(state: RunState) -> dict[str, Any]:
+        request = latest_request(state).strip()
+        problem = request_problem(request, engine.workflow.validate_request)
+        if problem:
+            emit("invalid_request", error=problem)
+            return {"status": "invalid", "final_answer": f"Cannot start: {problem}.",
+                    "messages": [AIMessage(content=f"Cannot start: {problem}.")]}
+        emit("run_started", workflow=engine.workflow.name, request=request)
+        return {"request": request, "status": "running", "plan": None, "tasks": {REPLACE: True},
+                "usage": {RESET: True}, "budget_grants": 0, "escalation": None, "final_answer": ""}
+
+    return intake

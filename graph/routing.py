@@ -1,0 +1,42 @@
+"""Routers: pure functions of the state, returning the next node(s)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.types import Send
+
+from taskwarden.graph.orchestrate import awaiting_evaluation, runnable_tasks
+from taskwarden.graph.review import pending_escalation
+from taskwarden.graph.state import RunState, WorkerInput
+
+
+def route_after_intake(state: RunState) -> Literal["orchestrate", "__end__"]:
+    return "__end__" if state.get("status") == "invalid" else "orchestrate"
+
+
+def route_after_orchestrate(state: RunState) -> Literal["human_review", "evaluate", "finalize"] | list[Send]:
+    """Escalations first; then results still to evaluate; else fan ready tasks out to workers; else finish."""
+    if pending_escalation(state):
+        return "human_review"
+    if awaiting_evaluation(state):
+        return "evaluate"
+    ready = runnable_tasks(state)
+    if not ready:
+        return "finalize"
+    tasks = state.get("tasks") or {}
+    return [Send("work", WorkerInput(
+        task={**task, "attempts": task["attempts"] + 1},
+        request=state["request"],
+        dependency_results={dep: tasks[dep]["result"] for dep in task["depends_on"]},
+        run_usage=state.get("usage") or {},
+        budget_grants=state.get("budget_grants", 0),
+    )) for task in ready]
+
+
+def route_after_evaluate(state: RunState) -> Literal["human_review", "orchestrate"]:
+    return "human_review" if pending_escalation(state) else "orchestrate"
+
+
+def route_after_human_review(state: RunState) -> Literal["orchestrate", "finalize"]:
+    return "finalize" if state.get("status") == "rejected" else "orchestrate"

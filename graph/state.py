@@ -1,0 +1,120 @@
+"""Graph state: the run (`RunState`) and one worker's attempt at one task (`WorkerState`)."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import NotRequired, TypedDict
+
+from taskwarden.graph.usage import add_usage
+
+TaskStatus = Literal["pending", "done", "revise", "passed", "escalated", "rejected"]
+RunStatus = Literal["running", "completed", "incomplete", "rejected", "invalid"]
+REPLACE = "__replace__"
+
+
+class ActionRecord(TypedDict):
+    """One tool call a worker made, and what became of it."""
+
+    tool: str
+    args: dict[str, Any]
+    outcome: Literal["executed", "replayed", "refused", "rejected", "error", "invalid"]
+    """`refused`: by policy or grant; `rejected`: by a human; `replayed`: already done (ledger)."""
+    summary: str
+
+
+class TaskRecord(TypedDict):
+    """A planned task and everything that happened to it."""
+
+    id: str
+    description: str
+    role: str
+    depends_on: list[str]
+    acceptance_criteria: list[str]
+    status: TaskStatus
+    attempts: int
+    """Worker attempts so far (revisions = attempts - 1)."""
+    result: str
+    feedback: list[str]
+    """Evaluator and reviewer feedback, oldest first."""
+    actions: list[ActionRecord]
+    escalation: NotRequired[dict[str, Any] | None]
+    """Why the task needs a human (set while status is `escalated`)."""
+
+
+def merge_tasks(left: dict[str, TaskRecord] | None, right: dict[str, Any] | None) -> dict[str, TaskRecord]:
+    """Reducer: task records replace by id; an update carrying ``__replace__`` replaces them all."""
+    right = right or {}
+    if right.get(REPLACE):
+        return {key: value for key, value in right.items() if key != REPLACE}
+    return {**(left or {}), **right}
+
+
+class InputState(TypedDict, total=False):
+    """What a caller sends: a chat message (Agent Chat UI style) or a plain request string."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The conversation; the latest human message is the request."""
+    request: str
+    """The request as plain text (takes precedence over `messages`)."""
+
+
+class RunState(InputState, total=False):
+    """The whole run: plan, tasks, usage, escalation and outcome."""
+
+    plan: dict[str, Any] | None
+    """The validated plan (a `Plan` dump), None until the orchestrator has planned."""
+    tasks: Annotated[dict[str, TaskRecord], merge_tasks]
+    usage: Annotated[dict[str, Any], add_usage]
+    """Steps, tokens, cost and active seconds spent by this run."""
+    budget_grants: int
+    """Extra budget allotments granted by reviewers."""
+    escalation: dict[str, Any] | None
+    """A run-level escalation (budget, planning failure) waiting for a human."""
+    reviews: Annotated[list[dict[str, Any]], operator.add]
+    """Every human decision in this run, for the audit trail and memory."""
+    status: RunStatus
+    final_answer: str
+
+
+class OutputState(TypedDict, total=False):
+    """What a run returns."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    status: RunStatus
+    final_answer: str
+    plan: dict[str, Any] | None
+    tasks: dict[str, TaskRecord]
+    usage: dict[str, Any]
+    reviews: list[dict[str, Any]]
+
+
+class WorkerInput(TypedDict):
+    """What the orchestrator sends a worker (one `Send` per ready task)."""
+
+    task: TaskRecord
+    request: str
+    dependency_results: dict[str, str]
+    run_usage: dict[str, Any]
+    """The run's usage when the task was dispatched (for budget checks)."""
+    budget_grants: int
+
+
+class WorkerState(WorkerInput, total=False):
+    worker_messages: Annotated[list[AnyMessage], add_messages]
+    """This attempt's ReAct transcript (kept apart from the run's chat messages)."""
+    usage: Annotated[dict[str, Any], add_usage]
+    actions: Annotated[list[ActionRecord], operator.add]
+    stop: dict[str, Any] | None
+    """Set when the worker must stop and escalate (budget, loop, uncertain side effect)."""
+    tasks: dict[str, TaskRecord]
+
+
+class WorkerOutput(TypedDict, total=False):
+    """What a worker returns to the run: its task record and the usage it spent."""
+
+    tasks: dict[str, TaskRecord]
+    usage: dict[str, Any]

@@ -1,0 +1,184 @@
+"""The worker subgraph: a ReAct loop over only its role's tools, every call through the policy gate.
+
+    START -> call_model --(tool calls)--> run_tools -> call_model ... --(final answer / stop)--> finish -> END
+
+`run_tools` interrupts for a human when the gate requires approval. LangGraph re-runs a node from
+its start on resume, so everything before the interrupt is deterministic (gating) and side effects
+happen only after it, through the idempotency ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from taskwarden.agents.prompts import DEPENDENCIES_SECTION, FEEDBACK_SECTION, WORKER_PROMPT, WORKER_REQUEST
+from taskwarden.graph.context import Context, context_of
+from taskwarden.graph.events import emit
+from taskwarden.graph.hitl import action_request, ask_human, hitl_request
+from taskwarden.graph.models import ModelProvider
+from taskwarden.graph.state import ActionRecord, WorkerInput, WorkerOutput, WorkerState
+from taskwarden.graph.usage import add_usage, usage_of_call
+from taskwarden.graph.workflow import Workflow
+from taskwarden.tools.executor import GatedCall, execute, gate_call, idempotency_key, validate_args
+from taskwarden.tools.ledger import Ledger, UncertainExecution
+
+APPROVAL_DECISIONS = ("approve", "edit", "reject", "response")
+
+
+def worker_system_prompt(workflow: Workflow, state: WorkerState) -> str:
+    task, role = state["task"], workflow.role(state["task"]["role"])
+    deps = state.get("dependency_results") or {}
+    return WORKER_PROMPT.format(
+        role=role.name,
+        workflow=workflow.name,
+        role_description=role.description,
+        workflow_instructions=workflow.instructions.strip(),
+        role_instructions=f"\n{role.instructions.strip()}" if role.instructions else "",
+        task_id=task["id"],
+        description=task["description"],
+        criteria="\n".join(f"- {c}" for c in task["acceptance_criteria"]),
+        dependencies=DEPENDENCIES_SECTION.format(results="\n".join(f"- {k}: {v}" for k, v in deps.items())) if deps else "",
+        feedback=FEEDBACK_SECTION.format(feedback="\n".join(f"- {f}" for f in task["feedback"])) if task["feedback"] else "",
+    )
+
+
+def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledger) -> Any:
+    """Compile the worker subgraph (no checkpointer: it inherits the parent run's)."""
+
+    def call_model(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.monotonic()
+        context = context_of(runtime)
+        budgets = context.budgets(workflow.budgets).scaled(1 + state.get("budget_grants", 0))
+        spent = add_usage(state["run_usage"], state.get("usage"))
+        reason = budgets.exhausted_by(spent)
+        if reason is None and (state.get("usage") or {}).get("steps", 0) >= budgets.max_task_steps:
+            reason = f"task step limit reached ({budgets.max_task_steps} model calls in one attempt)"
+        if reason:
+            return {"stop": {"kind": "budget", "reason": reason}}
+        role = workflow.role(state["task"]["role"])
+        model = provider.get("worker", context)
+        specs = workflow.registry.for_role(role)
+        if specs:
+            model = model.bind_tools([spec.tool for spec in specs])
+        messages = [SystemMessage(content=worker_system_prompt(workflow, state)),
+                    HumanMessage(content=WORKER_REQUEST.format(request=state["request"])),
+                    *state.get("worker_messages", [])]
+        reply = model.invoke(messages)
+        if not isinstance(reply, AIMessage):
+            reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        for call in reply.tool_calls:
+            emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
+        return {"worker_messages": [reply], "usage": usage_of_call(reply, time.monotonic() - started)}
+
+    def run_tools(state: WorkerState, config: RunnableConfig) -> dict[str, Any]:
+        started = time.monotonic()
+        task, role = state["task"], workflow.role(state["task"]["role"])
+        reply = state["worker_messages"][-1]
+        gated = [gate_call(call, role, workflow.registry, workflow.gate) for call in reply.tool_calls]
+        decisions = _ask_approvals(gated, task)
+        thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
+        messages, actions = [], []
+        try:
+            for call in gated:
+                outcome, observation, args = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
+                                                      workflow, ledger)
+                messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
+                                            status="error" if outcome in ("refused", "error", "invalid") else "success"))
+                actions.append(ActionRecord(tool=call.name, args=args, outcome=outcome,
+                                            summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}"))
+                emit("tool_result", task_id=task["id"], tool=call.name, outcome=outcome, result=observation[:500])
+        except UncertainExecution as exc:
+            return {"worker_messages": messages, "actions": actions,
+                    "stop": {"kind": "uncertain_side_effect", "reason": str(exc)},
+                    "usage": {"seconds": time.monotonic() - started}}
+        return {"worker_messages": messages, "actions": actions, "usage": {"seconds": time.monotonic() - started}}
+
+    def finish(state: WorkerState) -> dict[str, Any]:
+        task = dict(state["task"])
+        actions = [*task.get("actions", []), *state.get("actions", [])]
+        stop = state.get("stop")
+        last = state.get("worker_messages", [])[-1:] or [None]
+        if stop:
+            seen = [m.content for m in state.get("worker_messages", []) if isinstance(m, ToolMessage)][-3:]
+            task.update(status="escalated", actions=actions, escalation={
+                **stop, "task_id": task["id"],
+                "what_was_done": [a["summary"] for a in actions],
+                "what_was_seen": [str(s)[:300] for s in seen],
+            })
+        else:
+            content = last[0].content if isinstance(last[0], AIMessage) else ""
+            task.update(status="done", actions=actions, result=content if isinstance(content, str) else str(content),
+                        escalation=None)
+        emit("task_finished", task_id=task["id"], status=task["status"], result=task.get("result", ""))
+        return {"tasks": {task["id"]: task}}
+
+    builder = StateGraph(WorkerState, context_schema=Context, input_schema=WorkerInput, output_schema=WorkerOutput)
+    builder.add_node(call_model)
+    builder.add_node(run_tools)
+    builder.add_node(finish)
+    builder.add_edge(START, "call_model")
+    builder.add_conditional_edges("call_model", route_after_call_model)
+    builder.add_conditional_edges("run_tools", route_after_run_tools)
+    builder.add_edge("finish", END)
+    return builder.compile()
+
+
+def route_after_call_model(state: WorkerState) -> Literal["run_tools", "finish"]:
+    if state.get("stop"):
+        return "finish"
+    last = state["worker_messages"][-1]
+    return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else "finish"
+
+
+def route_after_run_tools(state: WorkerState) -> Literal["call_model", "finish"]:
+    return "finish" if state.get("stop") else "call_model"
+
+
+def _ask_approvals(gated: list[GatedCall], task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One review for all calls in this step that need approval; returns decisions by call id."""
+    pending = [c for c in gated if not c.refusal and c.decision.outcome == "require_approval"]
+    if not pending:
+        return {}
+    request = hitl_request(
+        [action_request(c.name, c.args, f"{c.decision.reason}. Task {task['id']}: {task['description']}") for c in pending],
+        [APPROVAL_DECISIONS] * len(pending),
+        kind="tool_approval", task_id=task["id"],
+    )
+    emit("review_requested", kind="tool_approval", task_id=task["id"], actions=request["action_requests"])
+    return {c.call_id: d for c, d in zip(pending, ask_human(request))}
+
+
+def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thread_id: str,
+             workflow: Workflow, ledger: Ledger) -> tuple[str, str, dict[str, Any]]:
+    """Apply the gate's outcome and any human decision; run the call if it may run."""
+    if call.refusal:
+        return ("invalid" if call.spec else "refused"), call.refusal, call.args
+    if call.decision.outcome == "forbid":
+        return "refused", f"Refused by policy: {call.decision.reason}. Do not retry this call.", call.args
+    args, note = call.args, ""
+    if call.decision.outcome == "require_approval":
+        assert decision is not None
+        if decision["type"] in ("reject", "response"):
+            said = decision.get("message") or "no reason given"
+            return "rejected", f"A human reviewer did not approve this call and says: {said}", call.args
+        if decision["type"] == "edit":
+            try:
+                args = validate_args(call.spec, decision["edited_action"]["args"])
+            except ValueError as exc:
+                return "invalid", f"The reviewer's edited arguments are invalid: {exc}", decision["edited_action"]["args"]
+            if workflow.gate.check(call.name, args).outcome == "forbid":
+                return "refused", "Refused by policy after the reviewer's edit.", args
+            note = " (arguments edited by a human reviewer)"
+    key = idempotency_key(thread_id, task_id, call.name, args)
+    outcome, observation = execute(call.spec, args, key, ledger)
+    return outcome, observation + note, args
+
+
+def _fmt(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())

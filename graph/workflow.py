@@ -1,0 +1,56 @@
+"""The public definition of a workflow: instructions, roles, tools, policies and budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from taskwarden.graph.usage import Budgets
+from taskwarden.tools.policy import PolicyGate, PolicyRule
+from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
+
+MODEL_ROLES = ("orchestrator", "worker", "evaluator")
+
+
+@dataclass
+class Workflow:
+    """Everything the engine needs to run one kind of job. Validated when created."""
+
+    name: str
+    description: str
+    instructions: str
+    roles: list[Role]
+    tools: list[ToolSpec] = field(default_factory=list)
+    policies: list[PolicyRule] = field(default_factory=list)
+    budgets: Budgets = field(default_factory=Budgets)
+    plan_hint: str = ""
+    """Guidance for the planner, e.g. the usual shape of a plan for this workflow."""
+    models: dict[str, str] = field(default_factory=dict)
+    """Model spec per role (`orchestrator`, `worker`, `evaluator`); unset roles use the defaults."""
+    validate_request: Callable[[str], str | None] | None = None
+    """Returns an error message for a request this workflow cannot take, or None."""
+    sample_requests: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"workflow name {self.name!r} must be an identifier (letters, digits, - or _)")
+        if not self.roles:
+            raise ValueError(f"workflow {self.name!r} needs at least one role")
+        names = [role.name for role in self.roles]
+        if len(set(names)) != len(names):
+            raise ValueError(f"workflow {self.name!r} has duplicate role names: {names}")
+        self.registry = ToolRegistry.of(self.tools)
+        self.registry.check_grants(self.roles)
+        unknown = [rule.tool for rule in self.policies if rule.tool != "*" and self.registry.get(rule.tool) is None]
+        if unknown:
+            raise ValueError(f"workflow {self.name!r} has policies for unknown tools {unknown}")
+        bad_roles = [role for role in self.models if role not in MODEL_ROLES]
+        if bad_roles:
+            raise ValueError(f"workflow {self.name!r}: models may be set for {MODEL_ROLES}, not {bad_roles}")
+        self.gate = PolicyGate(tuple(self.policies))
+
+    def role(self, name: str) -> Role:
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise KeyError(f"workflow {self.name!r} has no role {name!r}")

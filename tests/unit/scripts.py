@@ -1,0 +1,33 @@
+"""Reusable scripts for the refund desk on scripted models."""
+
+from datetime import date
+
+from taskwarden.testing import call, say, structured
+
+TODAY = date(2026, 11, 21)
+"""The fixed date the seeded refund database and the refund desk's clock agree on."""
+
+
+def plan(*tasks):
+    return structured({"tasks": [
+        {"id": tid, "description": desc, "role": role, "depends_on": list(deps), "acceptance_criteria": [f"{desc} done"]}
+        for tid, role, desc, deps in tasks]})
+
+
+REFUND_PLAN = plan(("t1", "researcher", "Find the customer and check the policy", ()),
+                   ("t2", "refunder", "Issue the refund if allowed", ("t1",)))
+
+
+def research(purchase="P1002", email="alice@example.com"):
+    return [call("lookup_customer", when="(t1)", email=email),
+            call("check_refund_policy", when="(t1)", purchase_id=purchase),
+            say(f"Customer found; {purchase} is eligible.", when="(t1)")]
+
+
+def refund(purchase="P1002", amount=249.0, answer="Refund issued."):
+    return [call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="damaged"),
+            say(answer, when="(t2)")]
+
+
+def passes(n):
+    return [structured({"verdict": "pass"}) for _ in range(n)]

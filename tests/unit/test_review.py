@@ -1,0 +1,122 @@
+"""Human review of a risky tool call: the HITLRequest payload, and approve / edit / reject / response."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.types import Command
+
+from taskwarden.graph.hitl import InvalidDecision, parse_decisions
+from taskwarden.testing import say
+from taskwarden.workflows.refunds.db import refunds_for
+
+from scripts import REFUND_PLAN, passes, refund, research
+
+CFG = {"configurable": {"thread_id": "review-1"}}
+REQUEST = {"messages": [("user", "alice@example.com: please refund my standing desk, order P1002")]}
+
+
+def paused_refund(make_graph, worker_tail, evaluations=2):
+    graph, models = make_graph(orchestrator=[REFUND_PLAN], worker=[*research(), *worker_tail],
+                               evaluator=passes(evaluations))
+    graph.invoke(REQUEST, CFG)
+    return graph, models
+
+
+def test_refund_over_100_interrupts_with_a_hitl_request(make_graph, refunds_db):
+    graph, _ = paused_refund(make_graph, refund())
+    state = graph.get_state(CFG)
+    (pending,) = state.interrupts
+    assert pending.value["action_requests"] == [{
+        "name": "issue_refund",
+        "args": {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged"},
+        "description": "Refunds over $100 need a human's approval. Task t2: Issue the refund if allowed",
+    }]
+    assert pending.value["review_configs"] == [{"action_name": "issue_refund",
+                                                "allowed_decisions": ["approve", "edit", "reject", "response"]}]
+    assert refunds_for(refunds_db) == [], "nothing is executed before the decision"
+    graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
+
+
+def test_approve_executes_the_refund_once(make_graph, refunds_db):
+    graph, _ = paused_refund(make_graph, refund())
+    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
+    assert out["status"] == "completed"
+    assert [(r["purchase_id"], r["amount"]) for r in refunds_for(refunds_db)] == [("P1002", 249.0)]
+    action = out["tasks"]["t2"]["actions"][0]
+    assert action["outcome"] == "executed"
+
+
+def test_edit_changes_the_amount(make_graph, refunds_db):
+    graph, models = paused_refund(make_graph, refund(answer="Refunded $80."))
+    edited = {"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 80, "reason": "partial: damaged"}}
+    out = graph.invoke(Command(resume={"decisions": [{"type": "edit", "edited_action": edited}]}), CFG)
+    assert [(r["purchase_id"], r["amount"]) for r in refunds_for(refunds_db)] == [("P1002", 80.0)]
+    observation = models["worker"].calls[-1].messages[-1].content
+    assert "arguments edited by a human reviewer" in observation
+    assert out["status"] == "completed"
+
+
+@pytest.mark.parametrize("decision", [{"type": "reject", "message": "Customer already got a replacement."},
+                                      {"type": "response", "message": "Offer a replacement instead."}])
+def test_reject_or_response_does_not_execute_and_tells_the_worker(make_graph, refunds_db, decision):
+    graph, models = paused_refund(make_graph, [*refund()[:1], say("No refund was issued.", when="(t2)")])
+    out = graph.invoke(Command(resume={"decisions": [decision]}), CFG)
+    assert refunds_for(refunds_db) == []
+    observation = models["worker"].calls[-1].messages[-1].content
+    assert decision["message"] in observation and "did not approve" in observation
+    assert out["tasks"]["t2"]["actions"][0]["outcome"] == "rejected"
+
+
+def test_refund_under_100_runs_without_review(make_graph, refunds_db):
+    graph, _ = make_graph(orchestrator=[REFUND_PLAN], worker=[*research("P1001"), *refund("P1001", 79.0)],
+                          evaluator=passes(2))
+    out = graph.invoke(REQUEST, CFG)
+    assert out["status"] == "completed" and not graph.get_state(CFG).interrupts
+    assert [r["purchase_id"] for r in refunds_for(refunds_db)] == ["P1001"]
+
+
+def test_policy_is_enforced_even_when_the_model_errs(make_graph, refunds_db):
+    """The model tries a refund outside the 30-day window and a tool its role was not granted."""
+    from taskwarden.testing import call
+
+    graph, models = make_graph(
+        orchestrator=[REFUND_PLAN],
+        worker=[*research("P2001", "bob@example.com"),
+                call("issue_refund", when="(t2)", purchase_id="P2001", amount=129.0, reason="changed mind"),
+                call("draft_reply", when="(t2)", customer_id="C002", message="done"),
+                say("Refused: outside the 30-day window.", when="(t2)")],
+        evaluator=passes(2),
+    )
+    graph.invoke(REQUEST, CFG)
+    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)  # a human approves by mistake
+    assert refunds_for(refunds_db) == []
+    outcomes = [(a["tool"], a["outcome"]) for a in out["tasks"]["t2"]["actions"]]
+    assert outcomes == [("issue_refund", "error"), ("draft_reply", "refused")]
+    observations = [m.content for m in models["worker"].calls[-1].messages if m.type == "tool"]
+    assert "within 30 days" in observations[0]
+    assert "not available to the refunder role" in observations[1]
+
+
+@pytest.mark.parametrize("resume, error", [
+    ("approve", "must be {\"decisions\""),
+    ({"decisions": []}, "expected 1 decision"),
+    ({"decisions": [{"type": "maybe"}]}, "needs a type"),
+    ({"decisions": [{"type": "edit", "edited_action": {"name": "issue_refund"}}]}, "an edit needs"),
+    ({"decisions": [{"type": "edit", "edited_action": {"name": "draft_reply", "args": {}}}]}, "not call 'draft_reply'"),
+    ({"decisions": [{"type": "response", "message": ""}]}, "non-empty message"),
+])
+def test_malformed_decisions_are_refused(resume, error):
+    request = {"action_requests": [{"name": "issue_refund", "args": {}, "description": ""}],
+               "review_configs": [{"action_name": "issue_refund", "allowed_decisions": ["approve", "edit", "reject", "response"]}]}
+    with pytest.raises(InvalidDecision, match=error.replace("(", r"\(")):
+        parse_decisions(request, resume)
+
+
+def test_malformed_resume_reasks_instead_of_breaking_the_run(make_graph, refunds_db):
+    graph, _ = paused_refund(make_graph, refund())
+    graph.invoke(Command(resume={"decisions": [{"type": "yes"}]}), CFG)
+    (pending,) = graph.get_state(CFG).interrupts
+    assert "needs a type" in pending.value["error"]
+    assert refunds_for(refunds_db) == []
+    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
+    assert out["status"] == "completed" and len(refunds_for(refunds_db)) == 1

@@ -1,0 +1,123 @@
+"""Policy rules, the policy expression language, the ledger and tool execution."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from taskwarden.tools.executor import execute, gate_call, idempotency_key
+from taskwarden.tools.expressions import ExpressionError, compile_expression
+from taskwarden.tools.ledger import Ledger, UncertainExecution
+from taskwarden.tools.policy import PolicyGate, forbid, require_approval
+from taskwarden.tools.registry import Role, ToolRegistry
+from taskwarden.workflows.refunds.db import refunds_for
+from taskwarden.workflows.refunds.tools import RefundDesk, refund_tools
+
+from scripts import TODAY
+
+
+def test_approval_rule_on_an_argument_threshold():
+    gate = PolicyGate((require_approval("issue_refund", "amount > 100", reason="big refund"),))
+    assert gate.check("issue_refund", {"amount": 100}).outcome == "allow"
+    assert gate.check("issue_refund", {"amount": 100.5}).outcome == "require_approval"
+    assert gate.check("draft_reply", {"amount": 500}).outcome == "allow"
+
+
+def test_forbid_wins_over_approval_and_reasons_are_joined():
+    gate = PolicyGate((require_approval("send_email"), forbid("send_email", "to not in ['a@x.com']", reason="not on the allowlist")))
+    decision = gate.check("send_email", {"to": "evil@y.com"})
+    assert decision.outcome == "forbid" and decision.reason == "not on the allowlist"
+    assert gate.check("send_email", {"to": "a@x.com"}).outcome == "require_approval"
+
+
+def test_a_condition_that_cannot_be_evaluated_fails_closed():
+    gate = PolicyGate((require_approval("issue_refund", "amount > 100"),))
+    assert gate.check("issue_refund", {}).outcome == "require_approval"
+    assert gate.check("issue_refund", {"amount": "lots"}).outcome == "require_approval"
+
+
+@pytest.mark.parametrize("source", ["__import__('os')", "amount.__class__", "open('x')", "amount >", "[x for x in y]"])
+def test_unsafe_or_broken_conditions_are_rejected_when_defined(source):
+    with pytest.raises(ExpressionError):
+        compile_expression(source)
+
+
+def test_ledger_runs_once_and_replays_the_recorded_result(tmp_path):
+    ledger, runs = Ledger(tmp_path / "ledger.db"), []
+    first = ledger.run_once("k1", "t", {"a": 1}, lambda: runs.append(1) or "ok")
+    second = ledger.run_once("k1", "t", {"a": 1}, lambda: runs.append(1) or "again")
+    assert (first.result, first.replayed, second.result, second.replayed) == ("ok", False, "ok", True)
+    assert runs == [1]
+
+
+def test_a_call_that_started_but_never_finished_is_reconciled_not_retried(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger._start("k1", "t", {"a": 1})  # the process died after starting the call
+    with pytest.raises(UncertainExecution):
+        ledger.run_once("k1", "t", {"a": 1}, lambda: "x")
+    observed = ledger.run_once("k1", "t", {"a": 1}, lambda: pytest.fail("must not re-run"), reconcile=lambda args: "seen")
+    assert observed.result == "seen" and observed.replayed
+    ledger._start("k2", "t", {"a": 2})
+    assert ledger.run_once("k2", "t", {"a": 2}, lambda: "ran", reconcile=lambda args: None).result == "ran"
+
+
+def test_a_failed_call_is_recorded_and_may_be_retried(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.db")
+    with pytest.raises(ValueError):
+        ledger.run_once("k", "t", {}, lambda: (_ for _ in ()).throw(ValueError("boom")))
+    assert ledger.lookup("k")["status"] == "failed"
+    assert ledger.run_once("k", "t", {}, lambda: "fine").result == "fine"
+
+
+@pytest.fixture
+def desk(refunds_db):
+    return RefundDesk(refunds_db, today=lambda: TODAY)
+
+
+def test_executing_the_same_refund_twice_refunds_once(desk, tmp_path):
+    ledger = Ledger(tmp_path / "ledger.db")
+    spec = next(s for s in refund_tools(desk) if s.name == "issue_refund")
+    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken"}
+    key = idempotency_key("thread", "t2", "issue_refund", args)
+    assert execute(spec, args, key, ledger)[0] == "executed"
+    outcome, observation = execute(spec, args, key, ledger)
+    assert outcome == "replayed" and json.loads(observation)["refund_id"] == "R1001"
+    assert len(refunds_for(desk.db_path)) == 1
+
+
+def test_a_refund_interrupted_after_its_effect_is_reconciled_from_the_database(desk, tmp_path):
+    ledger = Ledger(tmp_path / "ledger.db")
+    spec = next(s for s in refund_tools(desk) if s.name == "issue_refund")
+    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken"}
+    key = idempotency_key("thread", "t2", "issue_refund", args)
+    desk.issue_refund(**args)        # the effect happened...
+    ledger._start(key, "issue_refund", args)  # ...but the process died before recording it
+    outcome, observation = execute(spec, args, key, ledger)
+    assert outcome == "replayed" and "R1001" in observation
+    assert len(refunds_for(desk.db_path)) == 1
+
+
+def test_gate_refuses_ungranted_tools_and_invalid_arguments(desk):
+    registry = ToolRegistry.of(refund_tools(desk))
+    role = Role("researcher", "reads", ("lookup_customer",))
+    refused = gate_call({"name": "issue_refund", "args": {}, "id": "1"}, role, registry, PolicyGate())
+    assert "not available to the researcher role" in refused.refusal
+    invalid = gate_call({"name": "lookup_customer", "args": {"mail": "x"}, "id": "2"}, role, registry, PolicyGate())
+    assert "Invalid arguments for lookup_customer" in invalid.refusal and "email" in invalid.refusal
+    ok = gate_call({"name": "lookup_customer", "args": {"email": "a@b.c"}, "id": "3"}, role, registry, PolicyGate())
+    assert not ok.refusal and ok.decision.outcome == "allow"
+
+
+def test_refund_business_rules_hold_in_the_tool(desk):
+    with pytest.raises(PermissionError, match="within 30 days"):
+        desk.issue_refund("P2001", 129.0, "late")
+    with pytest.raises(ValueError, match="at most the \\$79.00 paid"):
+        desk.issue_refund("P1001", 500.0, "too much")
+    with pytest.raises(LookupError, match="no purchase"):
+        desk.issue_refund("P9999", 10.0, "unknown")
+    desk.issue_refund("P1001", 79.0, "ok")
+    with pytest.raises(PermissionError, match="already refunded"):
+        desk.issue_refund("P1001", 79.0, "twice")
+    policy = json.loads(desk.check_refund_policy("P3002"))
+    assert policy["days_since_purchase"] == 31 and policy["eligible"] is False

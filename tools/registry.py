@@ -1,0 +1,90 @@
+"""Tool registry: every tool declares its risk and scopes; roles are granted explicit tool lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+Risk = Literal["read", "write", "irreversible"]
+RISKS: tuple[str, ...] = ("read", "write", "irreversible")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool plus what the engine must know to run it safely."""
+
+    tool: BaseTool
+    """The LangChain tool the worker's model sees (name, description, argument schema)."""
+    risk: Risk = "write"
+    """`read` has no side effects; `write` and `irreversible` run at most once per call (ledger)."""
+    scopes: tuple[str, ...] = ()
+    """Scopes the tool needs, documented for reviewers and audits (e.g. `refunds:write`)."""
+    reconcile: Callable[[dict[str, Any]], str | None] | None = None
+    """For side-effecting tools: given the arguments of a call that may have run before a crash,
+    return its result if the effect is observable in the system, or None if it did not happen."""
+
+    def __post_init__(self) -> None:
+        if self.risk not in RISKS:
+            raise ValueError(f"tool {self.tool.name!r}: risk must be one of {RISKS}, got {self.risk!r}")
+
+    @property
+    def name(self) -> str:
+        return self.tool.name
+
+    @property
+    def has_side_effects(self) -> bool:
+        return self.risk != "read"
+
+
+def tool_spec(fn: Callable[..., Any] | BaseTool, *, risk: Risk = "write", scopes: tuple[str, ...] = (),
+              name: str | None = None,
+              reconcile: Callable[[dict[str, Any]], str | None] | None = None) -> ToolSpec:
+    """Wrap a plain function (its docstring is the description) or a LangChain tool into a `ToolSpec`."""
+    tool = fn if isinstance(fn, BaseTool) else StructuredTool.from_function(fn, name=name)
+    return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A worker role: what it is for and the only tools it may call (least privilege)."""
+
+    name: str
+    description: str
+    tools: tuple[str, ...] = ()
+    instructions: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"role name {self.name!r} must be a non-empty identifier (letters, digits, _ or -)")
+
+
+@dataclass
+class ToolRegistry:
+    """The tools of one workflow, looked up by name and by role grant."""
+
+    specs: dict[str, ToolSpec] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, specs: list[ToolSpec]) -> "ToolRegistry":
+        registry = cls()
+        for spec in specs:
+            if spec.name in registry.specs:
+                raise ValueError(f"duplicate tool name {spec.name!r}")
+            registry.specs[spec.name] = spec
+        return registry
+
+    def get(self, name: str) -> ToolSpec | None:
+        return self.specs.get(name)
+
+    def for_role(self, role: Role) -> list[ToolSpec]:
+        """The tools granted to `role`, in the order the role lists them."""
+        return [self.specs[name] for name in role.tools]
+
+    def check_grants(self, roles: list[Role]) -> None:
+        """Raise `ValueError` if a role is granted a tool the registry does not have."""
+        for role in roles:
+            missing = [name for name in role.tools if name not in self.specs]
+            if missing:
+                raise ValueError(f"role {role.name!r} is granted unknown tools {missing}; known: {sorted(self.specs)}")

@@ -1,0 +1,124 @@
+"""The refund desk's tools. Business rules live here, in code, so they hold even when the model errs."""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from taskwarden.tools.registry import ToolSpec, tool_spec
+from taskwarden.workflows.refunds.db import connect
+
+REFUND_WINDOW_DAYS = 30
+APPROVAL_THRESHOLD_USD = 100.0
+POLICY_TEXT = (f"Refunds are possible within {REFUND_WINDOW_DAYS} days of purchase, up to the amount paid; "
+               f"refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval.")
+
+
+@dataclass
+class RefundDesk:
+    """The refund desk's system of record, with a clock that tests can fix."""
+
+    db_path: Path
+    today: Callable[[], date] = date.today
+
+    def lookup_customer(self, email: str) -> str:
+        """Find a customer by e-mail address. Returns their customer_id, name and email."""
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT id, name, email FROM customers WHERE lower(email) = lower(?)",
+                               (email.strip(),)).fetchone()
+        if row is None:
+            raise LookupError(f"no customer with e-mail {email!r}")
+        return json.dumps({"customer_id": row["id"], "name": row["name"], "email": row["email"]})
+
+    def list_purchases(self, customer_id: str) -> str:
+        """List a customer's purchases (purchase_id, item, amount, purchased_on, refunded)."""
+        with closing(connect(self.db_path)) as conn:
+            if conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
+                raise LookupError(f"no customer with id {customer_id!r}")
+            rows = conn.execute(
+                "SELECT p.id, p.item, p.amount, p.purchased_on, r.id AS refund_id FROM purchases p "
+                "LEFT JOIN refunds r ON r.purchase_id = p.id WHERE p.customer_id = ? ORDER BY p.purchased_on DESC",
+                (customer_id,)).fetchall()
+        return json.dumps([{"purchase_id": r["id"], "item": r["item"], "amount": r["amount"],
+                            "purchased_on": r["purchased_on"], "refunded": r["refund_id"] is not None} for r in rows])
+
+    def check_refund_policy(self, purchase_id: str) -> str:
+        """Check whether a purchase can be refunded under the refund policy, and whether approval is needed."""
+        purchase = self._purchase(purchase_id)
+        age = (self.today() - date.fromisoformat(purchase["purchased_on"])).days
+        refunded = purchase["refund_id"] is not None
+        eligible = age <= REFUND_WINDOW_DAYS and not refunded
+        if refunded:
+            why = "already refunded"
+        elif age > REFUND_WINDOW_DAYS:
+            why = f"purchased {age} days ago, outside the {REFUND_WINDOW_DAYS}-day refund window"
+        else:
+            why = f"purchased {age} days ago, within the {REFUND_WINDOW_DAYS}-day refund window"
+        return json.dumps({"purchase_id": purchase["id"], "customer_id": purchase["customer_id"], "item": purchase["item"],
+                           "amount": purchase["amount"], "days_since_purchase": age, "eligible": eligible,
+                           "reason": why, "needs_human_approval": eligible and purchase["amount"] > APPROVAL_THRESHOLD_USD,
+                           "policy": POLICY_TEXT})
+
+    def issue_refund(self, purchase_id: str, amount: float, reason: str) -> str:
+        """Refund a purchase (money goes back to the customer). Only within the refund policy."""
+        purchase = self._purchase(purchase_id)
+        age = (self.today() - date.fromisoformat(purchase["purchased_on"])).days
+        if purchase["refund_id"] is not None:
+            raise PermissionError(f"purchase {purchase_id} was already refunded ({purchase['refund_id']})")
+        if age > REFUND_WINDOW_DAYS:
+            raise PermissionError(f"refused by policy: purchase {purchase_id} was made {age} days ago; "
+                                  f"refunds are only possible within {REFUND_WINDOW_DAYS} days of purchase")
+        if not 0 < amount <= purchase["amount"]:
+            raise ValueError(f"amount must be more than 0 and at most the ${purchase['amount']:.2f} paid, got {amount}")
+        refund_id = "R" + purchase_id[1:]
+        with closing(connect(self.db_path)) as conn, conn:
+            conn.execute("INSERT INTO refunds VALUES (?, ?, ?, ?, ?)",
+                         (refund_id, purchase_id, round(amount, 2), reason.strip() or "customer request",
+                          datetime.now(timezone.utc).isoformat()))
+        return json.dumps({"refund_id": refund_id, "purchase_id": purchase_id, "amount": round(amount, 2),
+                           "status": "refunded"})
+
+    def reconcile_refund(self, args: dict[str, Any]) -> str | None:
+        """After a crash mid-refund: the refund's result if it is in the database, else None."""
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT id, purchase_id, amount FROM refunds WHERE purchase_id = ?",
+                               (args.get("purchase_id"),)).fetchone()
+        if row is None:
+            return None
+        return json.dumps({"refund_id": row["id"], "purchase_id": row["purchase_id"], "amount": row["amount"],
+                           "status": "refunded"})
+
+    def draft_reply(self, customer_id: str, message: str) -> str:
+        """Save the reply to the customer as a draft for the support team to send."""
+        if not message.strip():
+            raise ValueError("the reply message is empty")
+        with closing(connect(self.db_path)) as conn, conn:
+            cursor = conn.execute("INSERT INTO reply_drafts (customer_id, message, created_at) VALUES (?, ?, ?)",
+                                  (customer_id, message.strip(), datetime.now(timezone.utc).isoformat()))
+        return json.dumps({"draft_id": cursor.lastrowid, "customer_id": customer_id, "saved": True})
+
+    def _purchase(self, purchase_id: str) -> dict[str, Any]:
+        if not re.fullmatch(r"P\d{4}", purchase_id.strip()):
+            raise LookupError(f"{purchase_id!r} is not a purchase id (they look like P1234)")
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT p.*, r.id AS refund_id FROM purchases p LEFT JOIN refunds r "
+                               "ON r.purchase_id = p.id WHERE p.id = ?", (purchase_id.strip(),)).fetchone()
+        if row is None:
+            raise LookupError(f"no purchase with id {purchase_id!r}")
+        return dict(row)
+
+
+def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
+    """The refund desk's tool specs: reads, one irreversible refund (reconcilable), one write."""
+    return [
+        tool_spec(desk.lookup_customer, risk="read", scopes=("customers:read",)),
+        tool_spec(desk.list_purchases, risk="read", scopes=("purchases:read",)),
+        tool_spec(desk.check_refund_policy, risk="read", scopes=("purchases:read",)),
+        tool_spec(desk.issue_refund, risk="irreversible", scopes=("refunds:write",), reconcile=desk.reconcile_refund),
+        tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",)),
+    ]

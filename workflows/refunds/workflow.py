@@ -1,0 +1,42 @@
+"""The refund desk, defined with the same public API any user workflow uses."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from taskwarden.graph.usage import Budgets
+from taskwarden.graph.workflow import Workflow
+from taskwarden.paths import data_home
+from taskwarden.tools.policy import require_approval
+from taskwarden.tools.registry import Role
+from taskwarden.workflows.refunds import prompts
+from taskwarden.workflows.refunds.db import seed
+from taskwarden.workflows.refunds.tools import APPROVAL_THRESHOLD_USD, RefundDesk, refund_tools
+
+
+def default_db_path() -> Path:
+    return data_home() / "refunds.db"
+
+
+def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today) -> Workflow:
+    """The refund desk on its seeded database (created on first use, never overwritten)."""
+    path = seed(Path(db_path) if db_path else default_db_path())
+    desk = RefundDesk(db_path=path, today=today)
+    return Workflow(
+        name="refunds",
+        description="Refund desk: look up the purchase, check the 30-day policy, refund (over $100 with approval), reply.",
+        instructions=prompts.INSTRUCTIONS,
+        roles=[
+            Role("researcher", prompts.RESEARCHER, ("lookup_customer", "list_purchases", "check_refund_policy")),
+            Role("refunder", prompts.REFUNDER, ("check_refund_policy", "issue_refund")),
+            Role("writer", prompts.WRITER, ("draft_reply",)),
+        ],
+        tools=refund_tools(desk),
+        policies=[require_approval("issue_refund", f"amount > {APPROVAL_THRESHOLD_USD:g}",
+                                   reason=f"Refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval")],
+        budgets=Budgets(max_steps=30),
+        plan_hint=prompts.PLAN_HINT,
+        sample_requests=prompts.SAMPLE_REQUESTS,
+    )
