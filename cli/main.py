@@ -24,7 +24,7 @@ from taskwarden.graph.builder import build_workflow
 from taskwarden.graph.context import Context
 from taskwarden.graph.hitl import InvalidDecision, parse_decisions
 from taskwarden.graph.intake import request_problem
-from taskwarden.workflows import UnknownWorkflow, get_workflow, workflow_names
+from taskwarden.workflows import UnknownWorkflow, get_workflow, reset_demo_data, workflow_names
 
 EXIT = {"completed": 0, "rejected": 0, "incomplete": 1, "invalid": 2, "waiting": 3}
 
@@ -36,6 +36,8 @@ class App:
         self.models = models
         self.runs = RunIndex()
         self.printer = EventPrinter()
+        self.current_thread: str | None = None
+        """The thread being driven, named in the hint when a model failure stops the command."""
 
     def graph(self, workflow_name: str) -> Any:
         try:
@@ -85,6 +87,7 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     if problem:
         raise UsageError(problem)
     thread_id = args.thread or uuid.uuid4().hex[:12]
+    app.current_thread = thread_id
     app.runs.record(thread_id, args.workflow, args.request.strip(), "running")
     config = {"configurable": {"thread_id": thread_id}}
     app.printer.line(f"thread {thread_id}")
@@ -95,6 +98,7 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
 
 def cmd_resume(app: App, args: argparse.Namespace) -> int:
     graph, config = app.thread(args.thread)
+    app.current_thread = args.thread
     snapshot = graph.get_state(config)
     if not snapshot.interrupts and not snapshot.next:
         app.printer.line(f"thread {args.thread} is not paused (status: {snapshot.values.get('status', 'unknown')})")
@@ -167,6 +171,7 @@ def decisions_from(args: argparse.Namespace, request: dict[str, Any]) -> dict[st
 
 def cmd_review_decide(app: App, args: argparse.Namespace) -> int:
     graph, config, interrupts = pending(app, args.thread)
+    app.current_thread = args.thread
     if args.interrupt:
         interrupts = [i for i in interrupts if i.id == args.interrupt]
         if not interrupts:
@@ -223,6 +228,17 @@ def cmd_workflows(app: App, args: argparse.Namespace) -> int:
     for name in workflow_names():
         workflow = get_workflow(name)
         app.printer.line(f"{name:<10} {workflow.description}")
+    return 0
+
+
+def cmd_seed(app: App, args: argparse.Namespace) -> int:
+    if not args.reset:
+        raise UsageError("seeding replaces the demo database and its refunds: pass --reset to confirm")
+    try:
+        path = reset_demo_data(args.workflow)
+    except UnknownWorkflow as exc:
+        raise UsageError(str(exc)) from None
+    app.printer.line(f"re-seeded the {args.workflow} demo database: {path}")
     return 0
 
 
@@ -283,6 +299,10 @@ def parser() -> argparse.ArgumentParser:
     sh.set_defaults(func=cmd_runs_show)
 
     sub.add_parser("workflows", help="list the shipped workflows").set_defaults(func=cmd_workflows)
+    seed = sub.add_parser("seed", help="re-create a shipped workflow's demo database")
+    seed.add_argument("workflow")
+    seed.add_argument("--reset", action="store_true", help="confirm: earlier demo data (refunds...) is discarded")
+    seed.set_defaults(func=cmd_seed)
     _register_model_commands(sub)
     return top
 
@@ -295,16 +315,29 @@ def _register_model_commands(sub: Any) -> None:
     register(sub)
 
 
+def _model_errors() -> tuple[type[Exception], ...]:
+    try:
+        from taskwarden.models.errors import ModelCallError, ModelServerError, ModelUnavailableError
+    except ImportError:
+        return ()
+    return (ModelCallError, ModelServerError, ModelUnavailableError)
+
+
 def main(argv: list[str] | None = None, *, models: dict[str, BaseChatModel | str] | None = None) -> int:
     """Entry point; `models` lets tests run the CLI on scripted models."""
     args = parser().parse_args(argv)
+    app = App(models)
     try:
         if args.func.__module__ == __name__:
-            return args.func(App(models), args)
+            return args.func(app, args)
         return args.func(args)
     except UsageError as exc:
         print(f"taskwarden: error: {exc}", file=sys.stderr)
         return 2
+    except _model_errors() as exc:
+        hint = f"; the run is kept at its last checkpoint: taskwarden resume {app.current_thread}" if app.current_thread else ""
+        print(f"taskwarden: model error: {exc}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ntaskwarden: interrupted; the run's last checkpoint is kept: `taskwarden resume <thread>`", file=sys.stderr)
         return 130

@@ -20,11 +20,11 @@ def _args(args: dict[str, Any]) -> str:
 class EventPrinter:
     """Prints one line per event as a run streams."""
 
-    def __init__(self, out: TextIO = sys.stdout) -> None:
+    def __init__(self, out: TextIO | None = None) -> None:
         self.out = out
 
     def line(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        print(text, file=self.out or sys.stdout, flush=True)
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")

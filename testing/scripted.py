@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 class Step:
     """One scripted reply: an `AIMessage`, a final text, tool calls, or structured data (dict/str)."""
 
-    reply: AIMessage | str | dict[str, Any] | BaseModel
+    reply: AIMessage | str | dict[str, Any] | BaseModel | BaseException
+    """An exception is raised instead of replying (a failing endpoint)."""
     when: str | Callable[[list[BaseMessage]], bool] | None = None
     kind: str = "any"
     """`chat` (a plain or tool-bound call), `structured`, or `any`."""
@@ -50,6 +51,11 @@ def call(tool: str, when: Any = None, **args: Any) -> Step:
     """A single tool call."""
     return Step(AIMessage(content="", tool_calls=[{"name": tool, "args": args, "id": f"call_{uuid.uuid4().hex[:8]}",
                                                    "type": "tool_call"}]), when, kind="chat")
+
+
+def fail(error: BaseException, when: Any = None, kind: str = "any") -> Step:
+    """The call raises `error` (e.g. a model endpoint that times out)."""
+    return Step(error, when, kind=kind)
 
 
 def structured(data: dict[str, Any] | str | BaseModel, when: Any = None) -> Step:
@@ -114,6 +120,8 @@ class ScriptedChatModel(BaseChatModel):
             for index, step in enumerate(self.script):
                 if not self._shared["used"][index] and step.matches(messages, kind):
                     self._shared["used"][index] = True
+                    if isinstance(step.reply, BaseException):
+                        raise step.reply
                     return step
         raise ScriptExhausted(f"no script step left for this {kind} call; prompt was:\n{render(messages)[-1500:]}")
 

@@ -10,6 +10,9 @@ from taskwarden.graph.workflow import Workflow
 SHIPPED: dict[str, str] = {
     "refunds": "taskwarden.workflows.refunds.workflow:refund_desk",
 }
+DEMO_DATA: dict[str, str] = {
+    "refunds": "taskwarden.workflows.refunds.workflow:reset_demo_data",
+}
 
 
 class UnknownWorkflow(LookupError):
@@ -26,3 +29,11 @@ def get_workflow(name: str, **options: Any) -> Workflow:
         raise UnknownWorkflow(f"unknown workflow {name!r}; available: {', '.join(workflow_names())}")
     module, factory = SHIPPED[name].split(":")
     return getattr(import_module(module), factory)(**options)
+
+
+def reset_demo_data(name: str) -> str:
+    """Re-create workflow `name`'s seeded demo database; returns where it is."""
+    if name not in DEMO_DATA:
+        raise UnknownWorkflow(f"no demo data for {name!r}; available: {', '.join(sorted(DEMO_DATA))}")
+    module, factory = DEMO_DATA[name].split(":")
+    return str(getattr(import_module(module), factory)())

@@ -20,6 +20,11 @@ def default_db_path() -> Path:
     return data_home() / "refunds.db"
 
 
+def reset_demo_data() -> Path:
+    """Re-seed the demo database (purchase dates relative to today); earlier refunds are discarded."""
+    return seed(default_db_path(), reset=True)
+
+
 def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today) -> Workflow:
     """The refund desk on its seeded database (created on first use, never overwritten)."""
     path = seed(Path(db_path) if db_path else default_db_path())
