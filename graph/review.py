@@ -67,7 +67,7 @@ def make_human_review(engine: Engine) -> Callable[[RunState], dict[str, Any]]:
         emit("review_requested", kind="escalation", reason=escalation.get("reason"), task_id=escalation.get("task_id"))
         decision = ask_human(request)[0]
         update = _apply(decision, escalation, state)
-        record = {"kind": _family(escalation) if _family(escalation) != "task" else "task",
+        record = {"kind": _family(escalation),
                   "escalation_kind": escalation.get("kind"), "task_id": escalation.get("task_id"),
                   "decision": decision["type"], "message": decision.get("message", ""),
                   "edited_args": decision.get("edited_action", {}).get("args")}
