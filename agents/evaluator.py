@@ -1,4 +1,9 @@
-"""The evaluator agent: checks a task's result against its acceptance criteria."""
+"""The evaluator agent: checks a task's result against its acceptance criteria.
+
+The model names the criteria that are not met (constrained to the task's own criteria) before it
+gives a verdict, and the verdict is derived in code: a result can only be sent back for revision
+by naming an unmet criterion. Small models otherwise "revise" good results with vague feedback.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,37 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from taskwarden.agents.prompts import EVALUATOR_PROMPT
 from taskwarden.agents.structured import invoke_structured
 
+Verdict = Literal["pass", "revise", "escalate"]
+
 
 class Evaluation(BaseModel):
-    """The evaluator's verdict on one task result."""
+    """The evaluator's output on one task result."""
 
-    verdict: Literal["pass", "revise", "escalate"]
-    feedback: str = Field(default="", description="What to fix (revise) or why a human is needed (escalate)")
+    unmet_criteria: list[str] = Field(default_factory=list, description="Acceptance criteria the result does not meet")
+    feedback: str = Field(default="", description="What to fix, or why a human is needed")
+    verdict: Verdict = "pass"
+
+    def decided(self) -> tuple[Verdict, str]:
+        """The verdict and feedback that count: revise only with a named unmet criterion."""
+        if self.verdict == "escalate":
+            return "escalate", self.feedback
+        if self.unmet_criteria:
+            unmet = "; ".join(self.unmet_criteria)
+            return "revise", f"Not met: {unmet}." + (f" {self.feedback}" if self.feedback else "")
+        return "pass", ""
+
+
+def evaluation_schema(criteria: list[str]) -> type[Evaluation]:
+    """`Evaluation` whose `unmet_criteria` may only name these criteria (an enum the decoder enforces)."""
+    criterion = Literal[tuple(criteria)]  # type: ignore[valid-type]
+    return create_model("Evaluation", __base__=Evaluation,
+                        unmet_criteria=(list[criterion], Field(default_factory=list,  # type: ignore[valid-type]
+                                                               description="Acceptance criteria the result does not meet")))
 
 
 def evaluate_result(model: BaseChatModel, *, request: str, task: dict, max_repairs: int = 1) -> tuple[Evaluation, list[AIMessage]]:
@@ -29,5 +54,6 @@ def evaluate_result(model: BaseChatModel, *, request: str, task: dict, max_repai
         actions="\n".join(f"- {a['summary']}" for a in task.get("actions", [])) or "- none",
         result=task.get("result") or "(empty)",
     )
-    return invoke_structured(model, Evaluation, [SystemMessage(content=prompt), HumanMessage(content="Evaluate the result.")],
+    return invoke_structured(model, evaluation_schema(list(task["acceptance_criteria"])),
+                             [SystemMessage(content=prompt), HumanMessage(content="Evaluate the result.")],
                              max_repairs=max_repairs)

@@ -60,6 +60,22 @@ def _has_cycle(plan: Plan) -> bool:
     return False
 
 
+def normalize_plan(plan: Plan, roles: list[Role]) -> Plan:
+    """Apply what the workflow declares about roles: their criteria and the roles they come after."""
+    by_name = {role.name: role for role in roles}
+    tasks = []
+    for task in plan.tasks:
+        role = by_name.get(task.role)
+        if role is None:
+            tasks.append(task)
+            continue
+        before = [t.id for t in plan.tasks if t.role in role.after and t.id != task.id]
+        depends_on = [*task.depends_on, *(tid for tid in before if tid not in task.depends_on)]
+        criteria = list(role.criteria) or task.acceptance_criteria
+        tasks.append(task.model_copy(update={"depends_on": depends_on, "acceptance_criteria": criteria}))
+    return Plan(tasks=tasks)
+
+
 def render_roles(roles: list[Role]) -> str:
     return "\n".join(f"- {role.name}: {role.description} (tools: {', '.join(role.tools) or 'none'})" for role in roles)
 
@@ -76,7 +92,8 @@ def make_plan(model: BaseChatModel, *, request: str, workflow: str, instructions
         lessons=LESSONS_SECTION.format(lessons="\n".join(f"- {item}" for item in lessons)) if lessons else "",
     )
     role_names = [role.name for role in roles]
-    return invoke_structured(
+    plan, raws = invoke_structured(
         model, Plan, [SystemMessage(content=system), HumanMessage(content=request)],
-        max_repairs=max_repairs, check=lambda plan: plan_problems(plan, role_names),
+        max_repairs=max_repairs, check=lambda plan: plan_problems(normalize_plan(plan, roles), role_names),
     )
+    return normalize_plan(plan, roles), raws

@@ -28,7 +28,7 @@ Rules: use your tools to get facts and never invent ids, amounts, dates or e-mai
 
 Your task ({task_id}): {description}
 Acceptance criteria:
-{criteria}{dependencies}{feedback}"""
+{criteria}{dependencies}{previous_actions}{feedback}"""
 
 WORKER_REQUEST = "The customer's request: {request}"
 
@@ -36,15 +36,18 @@ DEPENDENCIES_SECTION = """
 Results of earlier tasks:
 {results}"""
 
+PREVIOUS_ACTIONS_SECTION = """
+Actions already taken for this task in earlier attempts (their effects are real: do not repeat them):
+{actions}"""
+
 FEEDBACK_SECTION = """
 Feedback on your previous attempt (address it):
 {feedback}"""
 
-EVALUATOR_PROMPT = """You check one task's result against its acceptance criteria.
-Verdicts:
-- "pass": every criterion is met by the result.
-- "revise": a criterion is not met and the worker can fix it; say exactly what to fix in feedback.
-- "escalate": a human must decide (information is missing, a policy conflict, or the task cannot be done).
+EVALUATOR_PROMPT = """You check one task's result against its acceptance criteria, using the actions taken and the result.
+- unmet_criteria: the criteria (copied exactly) that the result clearly does not meet; empty when all are met.
+- feedback: for unmet criteria, exactly what the worker must fix.
+- verdict: "pass" when all criteria are met, "revise" when the worker can fix an unmet criterion, "escalate" only when a human must decide (missing information or a policy conflict).
 
 Request: {request}
 Task ({task_id}): {description}
@@ -61,3 +64,5 @@ REPAIR_PROMPT = """Your previous reply could not be used: {error}
 Reply again with corrected JSON that follows the schema exactly."""
 
 STALL_FEEDBACK = "The result was empty. Do the task and give a concrete final answer."
+
+MUST_CALL_REMINDER = "Not done yet: this task requires calling {tools} before you answer. Call it now."

@@ -36,7 +36,7 @@ def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
                 try:
                     evaluation, raws = evaluate_result(engine.models.get("evaluator", context),
                                                        request=state["request"], task=task)
-                    verdict, feedback = evaluation.verdict, evaluation.feedback
+                    verdict, feedback = evaluation.decided()
                 except StructuredOutputError as exc:
                     raws, verdict, feedback = exc.raw_messages, "escalate", f"the evaluator's output stayed invalid: {exc}"
                 spent = add_usage(spent, usage_of_calls(raws))

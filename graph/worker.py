@@ -17,7 +17,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from taskwarden.agents.prompts import DEPENDENCIES_SECTION, FEEDBACK_SECTION, WORKER_PROMPT, WORKER_REQUEST
+from taskwarden.agents.prompts import (DEPENDENCIES_SECTION, FEEDBACK_SECTION, MUST_CALL_REMINDER,
+                                      PREVIOUS_ACTIONS_SECTION, WORKER_PROMPT, WORKER_REQUEST)
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.events import emit
 from taskwarden.graph.hitl import action_request, ask_human, hitl_request
@@ -44,6 +45,8 @@ def worker_system_prompt(workflow: Workflow, state: WorkerState) -> str:
         description=task["description"],
         criteria="\n".join(f"- {c}" for c in task["acceptance_criteria"]),
         dependencies=DEPENDENCIES_SECTION.format(results="\n".join(f"- {k}: {v}" for k, v in deps.items())) if deps else "",
+        previous_actions=PREVIOUS_ACTIONS_SECTION.format(actions="\n".join(f"- {a['summary']}" for a in task["actions"]))
+        if task["actions"] else "",
         feedback=FEEDBACK_SECTION.format(feedback="\n".join(f"- {f}" for f in task["feedback"])) if task["feedback"] else "",
     )
 
@@ -74,7 +77,11 @@ def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledg
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
         for call in reply.tool_calls:
             emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
-        return {"worker_messages": [reply], "usage": usage_of_call(reply, time.monotonic() - started)}
+        update = {"worker_messages": [reply], "usage": usage_of_call(reply, time.monotonic() - started)}
+        missing = [] if reply.tool_calls else _missing_required_calls(role.must_call, state)
+        if missing:
+            update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(missing))))
+        return update
 
     def run_tools(state: WorkerState, config: RunnableConfig) -> dict[str, Any]:
         started = time.monotonic()
@@ -129,11 +136,20 @@ def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledg
     return builder.compile()
 
 
-def route_after_call_model(state: WorkerState) -> Literal["run_tools", "finish"]:
+def route_after_call_model(state: WorkerState) -> Literal["run_tools", "call_model", "finish"]:
+    """Tool calls run; a reminder (a required tool not called yet) asks again; else the attempt ends."""
     if state.get("stop"):
         return "finish"
     last = state["worker_messages"][-1]
+    if isinstance(last, HumanMessage):
+        return "call_model"
     return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else "finish"
+
+
+def _missing_required_calls(required: tuple[str, ...], state: WorkerState) -> list[str]:
+    """Required tools this task has not run successfully yet (in this or an earlier attempt)."""
+    ran = {a["tool"] for a in [*state["task"]["actions"], *state.get("actions", [])] if a["outcome"] in ("executed", "replayed")}
+    return [tool for tool in required if tool not in ran]
 
 
 def route_after_run_tools(state: WorkerState) -> Literal["call_model", "finish"]:

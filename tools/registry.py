@@ -54,10 +54,20 @@ class Role:
     description: str
     tools: tuple[str, ...] = ()
     instructions: str = ""
+    criteria: tuple[str, ...] = ()
+    """Acceptance criteria for every task of this role; when set they replace the planner's own,
+    which makes evaluation predictable (small models write vague or contradictory criteria)."""
+    after: tuple[str, ...] = ()
+    """Roles whose tasks must finish first: the engine adds those dependencies to every plan."""
+    must_call: tuple[str, ...] = ()
+    """Tools a task of this role must have run before its answer counts (e.g. `draft_reply`)."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"role name {self.name!r} must be a non-empty identifier (letters, digits, _ or -)")
+        missing = [tool for tool in self.must_call if tool not in self.tools]
+        if missing:
+            raise ValueError(f"role {self.name!r} must call {missing} but is not granted them")
 
 
 @dataclass

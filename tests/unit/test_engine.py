@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from langgraph.types import Command
 
 from taskwarden.graph.usage import Budgets
 from taskwarden.testing import call, say, structured
 from taskwarden.workflows.refunds.db import refunds_for
+from taskwarden.workflows.refunds.prompts import RESEARCHER_CRITERIA
 
 from scripts import REFUND_PLAN, passes, plan, refund, research
 
@@ -42,7 +44,8 @@ def test_plan_parallel_workers_evaluation_finalize(make_graph):
 
 
 def test_revise_loop_ends_at_its_cap_and_escalates(make_graph):
-    revise = structured({"verdict": "revise", "feedback": "Name the purchase id."})
+    revise = structured({"unmet_criteria": [RESEARCHER_CRITERIA[1]], "verdict": "revise",
+                         "feedback": "Name the purchase id."})
     graph, models = make_graph(
         orchestrator=[plan(("t1", "researcher", "Check the policy for P1001", ()))],
         worker=[say("Looks fine.", when="(t1)"), say("Still fine.", when="(t1)")],
@@ -137,3 +140,78 @@ def test_empty_request_is_refused_at_intake(make_graph):
     graph, _ = make_graph()
     out = graph.invoke({"messages": [("user", "   ")]}, CFG)
     assert out["status"] == "invalid" and "request is empty" in out["final_answer"]
+
+
+def test_a_revision_needs_a_named_unmet_criterion(make_graph):
+    """A vague "revise" (no unmet criterion named) counts as a pass; a named one sends the task back."""
+    graph, models = make_graph(
+        orchestrator=[plan(("t1", "researcher", "Check the policy for P1001", ()))],
+        worker=[say("P1001 eligible.", when="(t1)")],
+        evaluator=[structured({"verdict": "revise", "feedback": "Looks fine to me."})],
+    )
+    out = graph.invoke(REQUEST, CFG)
+    assert out["tasks"]["t1"]["status"] == "passed" and out["tasks"]["t1"]["attempts"] == 1
+    schema = models["evaluator"].calls[0].schema
+    assert schema == "Evaluation"
+
+
+def test_the_evaluator_may_only_name_the_tasks_own_criteria():
+    from pydantic import ValidationError
+
+    from taskwarden.agents.evaluator import evaluation_schema
+
+    schema = evaluation_schema(["reply saved", "outcome stated"])
+    assert schema.model_validate({"unmet_criteria": ["reply saved"]}).decided() == ("revise", "Not met: reply saved.")
+    with pytest.raises(ValidationError):
+        schema.model_validate({"unmet_criteria": ["something else"]})
+    enum = schema.model_json_schema()["properties"]["unmet_criteria"]["items"]["enum"]
+    assert enum == ["reply saved", "outcome stated"]
+
+
+def test_plans_get_the_roles_declared_order_and_criteria(make_graph):
+    """The planner forgot that the writer comes after the refunder, and wrote its own criteria."""
+    from taskwarden.workflows.refunds.prompts import WRITER_CRITERIA
+
+    graph, models = make_graph(
+        orchestrator=[plan(("t1", "researcher", "Look up", ()), ("t2", "refunder", "Refund", ("t1",)),
+                           ("t3", "writer", "Reply", ()))],
+        worker=[say("C001, P1001 eligible.", when="(t1)"), say("No refund needed.", when="(t2)"),
+                call("draft_reply", when="(t3)", customer_id="C001", message="Hello"), say("Drafted.", when="(t3)")],
+        evaluator=passes(3),
+    )
+    out = graph.invoke(REQUEST, CFG)
+    assert out["plan"]["tasks"][2]["depends_on"] == ["t1", "t2"]
+    assert out["plan"]["tasks"][2]["acceptance_criteria"] == list(WRITER_CRITERIA)
+    assert out["final_answer"] == "Drafted."
+
+
+def test_a_required_tool_is_asked_for_before_the_answer_counts(make_graph):
+    graph, models = make_graph(
+        orchestrator=[plan(("t1", "writer", "Draft the reply", ()))],
+        worker=[say("Dear Alice, your refund is done.", when="(t1)"),
+                call("draft_reply", when="(t1)", customer_id="C001", message="Dear Alice, your refund is done."),
+                say("Drafted the reply.", when="(t1)")],
+        evaluator=passes(1),
+    )
+    out = graph.invoke(REQUEST, CFG)
+    assert out["status"] == "completed"
+    reminded = models["worker"].calls[1].messages[-1]
+    assert reminded.type == "human" and "requires calling draft_reply" in reminded.content
+    assert [a["tool"] for a in out["tasks"]["t1"]["actions"]] == ["draft_reply"]
+
+
+def test_a_revision_sees_the_side_effects_of_earlier_attempts(make_graph, refunds_db):
+    from taskwarden.workflows.refunds.prompts import REFUNDER_CRITERIA
+
+    graph, models = make_graph(
+        orchestrator=[plan(("t2", "refunder", "Refund P1001", ()))],
+        worker=[call("issue_refund", when="(t2)", purchase_id="P1001", amount=79.0, reason="broken"),
+                say("Done.", when="(t2)"), say("Refund R1001 of $79.00 issued.", when="(t2)")],
+        evaluator=[structured({"unmet_criteria": [REFUNDER_CRITERIA[0]], "verdict": "revise"}), *passes(1)],
+    )
+    out = graph.invoke(REQUEST, CFG)
+    assert out["status"] == "completed"
+    second_attempt = models["worker"].calls[2].prompt
+    assert "Actions already taken for this task in earlier attempts" in second_attempt
+    assert "issue_refund(purchase_id='P1001', amount=79.0, reason='broken') -> executed" in second_attempt
+    assert len(refunds_for(refunds_db)) == 1

@@ -2,15 +2,24 @@
 
 INSTRUCTIONS = """You run a web shop's refund desk. Policy: refunds only within 30 days of purchase and up to the amount paid; refunds over $100 need a human's approval (the system asks for it). Every fact (customer, purchase id, amount, date) must come from a tool, never from memory."""
 
-PLAN_HINT = """A refund request usually needs three tasks:
+PLAN_HINT = """A refund request needs three tasks, in this order:
 t1 (researcher): find the customer by e-mail and the purchase, and check the refund policy for it.
-t2 (refunder, depends on t1): if the policy allows it, issue the refund for the amount paid; otherwise issue nothing and state why.
-t3 (writer, depends on t2): draft the reply to the customer with the outcome (cite the policy when refused).
-If the customer or the purchase cannot be found, t2 issues nothing and t3 explains what is missing."""
+t2 (refunder): issue the refund if the policy allows it, otherwise state why not.
+t3 (writer): draft the reply to the customer with the outcome."""
+
+RESEARCHER_CRITERIA = ("states the customer id, or that no customer was found",
+                       "states the purchase id and whether the policy allows a refund, or what could not be found")
+REFUNDER_CRITERIA = ("states the refund id and amount, or why no refund was issued",)
+WRITER_CRITERIA = ("a reply was saved with draft_reply", "the reply tells the customer the outcome")
 
 RESEARCHER = "finds the customer by e-mail, their purchases, and checks the refund policy for the purchase."
+RESEARCHER_STEPS = """Steps: call lookup_customer with the customer's e-mail; if the request names no purchase id, call list_purchases; call check_refund_policy with the purchase id. Then answer with the customer id, the purchase id, the amount paid and the policy result (eligible or not, and why). If a lookup fails, say exactly what was not found."""
+
 REFUNDER = "issues a refund when the refund policy allows it, for the amount paid."
+REFUNDER_STEPS = """If the earlier results say the purchase is eligible, call issue_refund with its purchase id and the amount paid, whatever the amount: the system itself pauses for a human's approval when one is needed. If it is not eligible or was not found, do not call issue_refund; answer why. After the tool replies, answer with what happened (refund id and amount, or the refusal and its reason)."""
+
 WRITER = "drafts the reply to the customer, saving it with draft_reply."
+WRITER_STEPS = """Call draft_reply once with the customer id and a short, polite message that states the outcome (refunded amount, or why no refund is possible, citing the 30-day policy when it applies). Then answer with the message you drafted."""
 
 SAMPLE_REQUESTS = [
     "Hi, this is alice@example.com. Please refund my standing desk, order P1002: it arrived damaged.",
