@@ -67,8 +67,10 @@ def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledg
         role = workflow.role(state["task"]["role"])
         model = provider.get("worker", context)
         specs = workflow.registry.for_role(role)
+        required = _missing_required_calls(role.must_call, state)
         if specs:
-            model = model.bind_tools([spec.tool for spec in specs])
+            # a required tool not run yet is forced by name (constrained decoding guarantees the call)
+            model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": required[0]} if required else {}))
         messages = [SystemMessage(content=worker_system_prompt(workflow, state)),
                     HumanMessage(content=WORKER_REQUEST.format(request=state["request"])),
                     *state.get("worker_messages", [])]
@@ -78,9 +80,8 @@ def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledg
         for call in reply.tool_calls:
             emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
         update = {"worker_messages": [reply], "usage": usage_of_call(reply, time.monotonic() - started)}
-        missing = [] if reply.tool_calls else _missing_required_calls(role.must_call, state)
-        if missing:
-            update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(missing))))
+        if required and not reply.tool_calls:  # a model that ignored the forced choice is reminded, within budget
+            update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
         return update
 
     def run_tools(state: WorkerState, config: RunnableConfig) -> dict[str, Any]:

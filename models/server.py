@@ -34,7 +34,10 @@ from taskwarden.paths import data_home
 HOST = "127.0.0.1"
 CTX_ENV = "TASKWARDEN_LOCAL_MODEL_CTX"
 DEFAULT_N_CTX = 8192
-CACHE_BYTES = 1 << 30
+CACHE_ENV = "TASKWARDEN_LOCAL_PROMPT_CACHE_MB"
+"""The server's RAM cache of whole prompt states. Off by default: llama-cpp-python stores a full KV
+state per entry and the process was measured growing to 16 GB RSS with a 1 GiB cache; without it,
+llama.cpp still reuses the longest common prefix with the previous prompt."""
 START_TIMEOUT_S = 180.0
 _START_ATTEMPTS = 3
 _SERVER_MODULE = "taskwarden.models.llama_main"
@@ -187,12 +190,12 @@ def llama_settings() -> dict[str, Any]:
         "n_threads": threads,
         "n_threads_batch": threads,
         "logits_all": False,  # the server defaults to True: logits for every prompt token, copied on each cache save
-        "cache_size": CACHE_BYTES,
+        "cache_size": int(os.environ.get(CACHE_ENV) or 0) << 20,
     }
 
 
 def server_command(model_path: Path, port: int, extra_bufts: bool = True) -> list[str]:
-    """The command line of the server: all cores, an 8k context, last-token logits only, a RAM prompt cache."""
+    """The command line of the server: all cores, an 8k context, last-token logits only, optional RAM prompt cache."""
     settings = llama_settings()
     return [
         sys.executable, "-m", _SERVER_MODULE,
@@ -204,9 +207,8 @@ def server_command(model_path: Path, port: int, extra_bufts: bool = True) -> lis
         "--n_threads", str(settings["n_threads"]),
         "--n_threads_batch", str(settings["n_threads_batch"]),
         "--logits_all", str(settings["logits_all"]).lower(),
-        "--cache", "true",
-        "--cache_type", "ram",
-        "--cache_size", str(settings["cache_size"]),
+        *(["--cache", "true", "--cache_type", "ram", "--cache_size", str(settings["cache_size"])]
+          if settings["cache_size"] else []),
         *([] if extra_bufts else [NO_EXTRA_BUFTS]),
     ]  # fmt: skip
 

@@ -71,6 +71,7 @@ class Call:
     messages: list[BaseMessage]
     tools: list[str] = field(default_factory=list)
     schema: str | None = None
+    tool_choice: Any = None
 
     @property
     def prompt(self) -> str:
@@ -114,9 +115,11 @@ class ScriptedChatModel(BaseChatModel):
         step = self.script[index]
         return f"#{index} ({step.kind}, when={step.when!r})"
 
-    def _take(self, messages: list[BaseMessage], kind: str, tools: list[str], schema: str | None) -> Step:
+    def _take(self, messages: list[BaseMessage], kind: str, tools: list[str], schema: str | None,
+              tool_choice: Any = None) -> Step:
         with self._shared["lock"]:
-            self._shared["calls"].append(Call(kind=kind, messages=list(messages), tools=tools, schema=schema))
+            self._shared["calls"].append(Call(kind=kind, messages=list(messages), tools=tools, schema=schema,
+                                              tool_choice=tool_choice))
             for index, step in enumerate(self.script):
                 if not self._shared["used"][index] and step.matches(messages, kind):
                     self._shared["used"][index] = True
@@ -133,14 +136,14 @@ class ScriptedChatModel(BaseChatModel):
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         tools = [t.get("function", {}).get("name", t.get("name", "")) if isinstance(t, dict) else getattr(t, "name", "")
                  for t in kwargs.get("tools", [])]
-        step = self._take(messages, "chat", tools, None)
+        step = self._take(messages, "chat", tools, None, kwargs.get("tool_choice"))
         reply = step.reply if isinstance(step.reply, AIMessage) else AIMessage(content=str(step.reply))
         reply = reply.model_copy(update={"usage_metadata": self._usage(), "response_metadata": {"model_name": self.name_},
                                          "tool_calls": [{**c, "id": f"call_{uuid.uuid4().hex[:8]}"} for c in reply.tool_calls]})
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
-        return self.bind(tools=list(tools), **kwargs)
+        return self.bind(tools=list(tools), **({"tool_choice": tool_choice} if tool_choice else {}), **kwargs)
 
     def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable:
         def respond(value: Any) -> Any:

@@ -195,6 +195,7 @@ def test_a_required_tool_is_asked_for_before_the_answer_counts(make_graph):
     )
     out = graph.invoke(REQUEST, CFG)
     assert out["status"] == "completed"
+    assert [c.tool_choice for c in models["worker"].calls] == ["draft_reply", "draft_reply", None]
     reminded = models["worker"].calls[1].messages[-1]
     assert reminded.type == "human" and "requires calling draft_reply" in reminded.content
     assert [a["tool"] for a in out["tasks"]["t1"]["actions"]] == ["draft_reply"]

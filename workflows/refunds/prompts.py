@@ -19,7 +19,7 @@ REFUNDER = "issues a refund when the refund policy allows it, for the amount pai
 REFUNDER_STEPS = """If the earlier results say the purchase is eligible, call issue_refund with its purchase id and the amount paid, whatever the amount: the system itself pauses for a human's approval when one is needed. If it is not eligible or was not found, do not call issue_refund; answer why. After the tool replies, answer with what happened (refund id and amount, or the refusal and its reason)."""
 
 WRITER = "drafts the reply to the customer, saving it with draft_reply."
-WRITER_STEPS = """Call draft_reply once with the customer id and a short, polite message that states the outcome (refunded amount, or why no refund is possible, citing the 30-day policy when it applies). Then answer with the message you drafted."""
+WRITER_STEPS = """Write the reply from the results of the earlier tasks, not from the request: if a refund was issued, thank the customer and give the amount and the refund id; if not, give the reason stated in those results. Call draft_reply once with the customer id and that reply. Then answer with the reply."""
 
 SAMPLE_REQUESTS = [
     "Hi, this is alice@example.com. Please refund my standing desk, order P1002: it arrived damaged.",
