@@ -121,3 +121,12 @@ def test_refund_business_rules_hold_in_the_tool(desk):
         desk.issue_refund("P1001", 79.0, "twice")
     policy = json.loads(desk.check_refund_policy("P3002"))
     assert policy["days_since_purchase"] == 31 and policy["eligible"] is False
+
+
+def test_a_reply_goes_to_a_known_customer_or_an_email_address(desk):
+    assert json.loads(desk.draft_reply("C001", "Hello Alice"))["to"] == "C001"
+    assert json.loads(desk.draft_reply("zoe@example.com", "We could not find your account"))["to"] == "zoe@example.com"
+    with pytest.raises(LookupError, match="use the customer's e-mail address"):
+        desk.draft_reply("C999", "Hello")
+    with pytest.raises(ValueError, match="empty"):
+        desk.draft_reply("C001", "  ")

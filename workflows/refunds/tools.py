@@ -94,13 +94,21 @@ class RefundDesk:
                            "status": "refunded"})
 
     def draft_reply(self, customer_id: str, message: str) -> str:
-        """Save the reply to the customer as a draft for the support team to send."""
+        """Save the reply to the customer as a draft for the support team to send.
+
+        customer_id is the customer's id (like C001), or their e-mail address when no customer was found.
+        """
+        recipient = customer_id.strip()
         if not message.strip():
             raise ValueError("the reply message is empty")
+        if "@" not in recipient:
+            with closing(connect(self.db_path)) as conn:
+                if conn.execute("SELECT 1 FROM customers WHERE id = ?", (recipient,)).fetchone() is None:
+                    raise LookupError(f"no customer with id {recipient!r}; use the customer's e-mail address instead")
         with closing(connect(self.db_path)) as conn, conn:
             cursor = conn.execute("INSERT INTO reply_drafts (customer_id, message, created_at) VALUES (?, ?, ?)",
-                                  (customer_id, message.strip(), datetime.now(timezone.utc).isoformat()))
-        return json.dumps({"draft_id": cursor.lastrowid, "customer_id": customer_id, "saved": True})
+                                  (recipient, message.strip(), datetime.now(timezone.utc).isoformat()))
+        return json.dumps({"draft_id": cursor.lastrowid, "to": recipient, "saved": True})
 
     def _purchase(self, purchase_id: str) -> dict[str, Any]:
         if not re.fullmatch(r"P\d{4}", purchase_id.strip()):
