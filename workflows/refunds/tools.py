@@ -8,7 +8,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
+
+from pydantic import Field
 
 from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.refunds.db import connect
@@ -93,11 +95,14 @@ class RefundDesk:
         return json.dumps({"refund_id": row["id"], "purchase_id": row["purchase_id"], "amount": row["amount"],
                            "status": "refunded"})
 
-    def draft_reply(self, customer_id: str, message: str) -> str:
-        """Save the reply to the customer as a draft for the support team to send.
-
-        customer_id is the customer's id (like C001), or their e-mail address when no customer was found.
-        """
+    def draft_reply(
+        self,
+        customer_id: Annotated[str, Field(description="The customer's id (like C001), or their e-mail address "
+                                                      "when no customer was found")],
+        message: Annotated[str, Field(description="Your reply to the customer, telling them the outcome "
+                                                  "(not a copy of their request)")],
+    ) -> str:
+        """Save the reply to the customer as a draft for the support team to send."""
         recipient = customer_id.strip()
         if not message.strip():
             raise ValueError("the reply message is empty")
