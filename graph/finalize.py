@@ -17,6 +17,13 @@ def final_tasks(tasks: dict[str, Any]) -> list[dict[str, Any]]:
     return [task for tid, task in tasks.items() if tid not in needed]
 
 
+def answer_from_tool(tasks: dict[str, Any], tool: str, argument: str) -> str:
+    """The argument of the last successful call of `tool` in the run (e.g. the reply that was saved)."""
+    values = [str(a["args"].get(argument, "")).strip() for t in tasks.values() if t["status"] == "passed"
+              for a in t["actions"] if a["tool"] == tool and a["outcome"] in ("executed", "replayed")]
+    return next((v for v in reversed(values) if v), "")
+
+
 def make_finalize(engine: Engine) -> Callable[[RunState], dict[str, Any]]:
     def finalize(state: RunState) -> dict[str, Any]:
         tasks = state.get("tasks") or {}
@@ -25,7 +32,8 @@ def make_finalize(engine: Engine) -> Callable[[RunState], dict[str, Any]]:
         else:
             status = "completed" if tasks and all(t["status"] == "passed" for t in tasks.values()) else "incomplete"
             answers = [t["result"].strip() for t in final_tasks(tasks) if t["status"] == "passed" and t["result"].strip()]
-            answer = "\n\n".join(answers) or "The run ended without a result."
+            chosen = answer_from_tool(tasks, *engine.workflow.answer_from) if engine.workflow.answer_from else ""
+            answer = chosen or "\n\n".join(answers) or "The run ended without a result."
             if status == "incomplete":
                 open_tasks = [f"{t['id']} ({t['status']})" for t in tasks.values() if t["status"] != "passed"]
                 answer += f"\n\n(Not completed: {', '.join(open_tasks)}.)"

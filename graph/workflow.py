@@ -27,6 +27,9 @@ class Workflow:
     """Guidance for the planner, e.g. the usual shape of a plan for this workflow."""
     models: dict[str, str] = field(default_factory=dict)
     """Model spec per role (`orchestrator`, `worker`, `evaluator`); unset roles use the defaults."""
+    answer_from: tuple[str, str] | None = None
+    """``(tool, argument)`` whose last executed value is the run's answer, e.g. the reply a writer
+    saved with ``("draft_reply", "message")``; without it the final tasks' results answer."""
     validate_request: Callable[[str], str | None] | None = None
     """Returns an error message for a request this workflow cannot take, or None."""
     sample_requests: list[str] = field(default_factory=list)
@@ -44,6 +47,8 @@ class Workflow:
         unknown = [rule.tool for rule in self.policies if rule.tool != "*" and self.registry.get(rule.tool) is None]
         if unknown:
             raise ValueError(f"workflow {self.name!r} has policies for unknown tools {unknown}")
+        if self.answer_from and self.registry.get(self.answer_from[0]) is None:
+            raise ValueError(f"workflow {self.name!r} takes its answer from unknown tool {self.answer_from[0]!r}")
         bad_roles = [role for role in self.models if role not in MODEL_ROLES]
         if bad_roles:
             raise ValueError(f"workflow {self.name!r}: models may be set for {MODEL_ROLES}, not {bad_roles}")

@@ -30,7 +30,7 @@ def test_plan_parallel_workers_evaluation_finalize(make_graph):
     out = graph.invoke(REQUEST, CFG)
 
     assert out["status"] == "completed"
-    assert out["final_answer"] == "Reply drafted."
+    assert out["final_answer"] == "Your refund is on its way.", "the saved reply answers the run (answer_from)"
     assert {t["status"] for t in out["tasks"].values()} == {"passed"}
     # a and b were dispatched together (one superstep with two `work` tasks), c only after both passed
     nexts = [snap.next for snap in graph.get_state_history(CFG)]
@@ -182,7 +182,7 @@ def test_plans_get_the_roles_declared_order_and_criteria(make_graph):
     out = graph.invoke(REQUEST, CFG)
     assert out["plan"]["tasks"][2]["depends_on"] == ["t1", "t2"]
     assert out["plan"]["tasks"][2]["acceptance_criteria"] == list(WRITER_CRITERIA)
-    assert out["final_answer"] == "Drafted."
+    assert out["final_answer"] == "Hello"
 
 
 def test_a_required_tool_is_asked_for_before_the_answer_counts(make_graph):
@@ -216,3 +216,9 @@ def test_a_revision_sees_the_side_effects_of_earlier_attempts(make_graph, refund
     assert "Actions already taken for this task in earlier attempts" in second_attempt
     assert "issue_refund(purchase_id='P1001', amount=79.0, reason='broken') -> executed" in second_attempt
     assert len(refunds_for(refunds_db)) == 1
+
+
+def test_without_a_saved_reply_the_final_tasks_answer(make_graph):
+    graph, _ = make_graph(orchestrator=[plan(("t1", "researcher", "Check the policy for P1001", ()))],
+                          worker=[say("P1001 is eligible.", when="(t1)")], evaluator=passes(1))
+    assert graph.invoke(REQUEST, CFG)["final_answer"] == "P1001 is eligible."

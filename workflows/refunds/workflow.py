@@ -46,5 +46,6 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
                                    reason=f"Refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval")],
         budgets=Budgets(max_steps=30),
         plan_hint=prompts.PLAN_HINT,
+        answer_from=("draft_reply", "message"),
         sample_requests=prompts.SAMPLE_REQUESTS,
     )
