@@ -28,13 +28,16 @@ Rules: use your tools to get facts and never invent ids, amounts, dates or e-mai
 
 Your task ({task_id}): {description}
 Acceptance criteria:
-{criteria}{dependencies}{previous_actions}{feedback}"""
+{criteria}{previous_actions}{feedback}"""
 
-WORKER_REQUEST = "The customer's request: {request}"
+WORKER_REQUEST = "The customer's request: {request}{dependencies}"
 
 DEPENDENCIES_SECTION = """
-Results of earlier tasks:
+
+What the earlier tasks found (base your work on this):
 {results}"""
+"""Sent last, after the request: small models follow what they read last (measured: a reply to an
+unknown customer promised a refund when these results sat in the system prompt)."""
 
 PREVIOUS_ACTIONS_SECTION = """
 Actions already taken for this task in earlier attempts (their effects are real: do not repeat them):

@@ -34,7 +34,6 @@ APPROVAL_DECISIONS = ("approve", "edit", "reject", "response")
 
 def worker_system_prompt(workflow: Workflow, state: WorkerState) -> str:
     task, role = state["task"], workflow.role(state["task"]["role"])
-    deps = state.get("dependency_results") or {}
     return WORKER_PROMPT.format(
         role=role.name,
         workflow=workflow.name,
@@ -44,11 +43,17 @@ def worker_system_prompt(workflow: Workflow, state: WorkerState) -> str:
         task_id=task["id"],
         description=task["description"],
         criteria="\n".join(f"- {c}" for c in task["acceptance_criteria"]),
-        dependencies=DEPENDENCIES_SECTION.format(results="\n".join(f"- {k}: {v}" for k, v in deps.items())) if deps else "",
         previous_actions=PREVIOUS_ACTIONS_SECTION.format(actions="\n".join(f"- {a['summary']}" for a in task["actions"]))
         if task["actions"] else "",
         feedback=FEEDBACK_SECTION.format(feedback="\n".join(f"- {f}" for f in task["feedback"])) if task["feedback"] else "",
     )
+
+
+def worker_request(state: WorkerState) -> str:
+    """The human turn: the request, then what earlier tasks found."""
+    deps = state.get("dependency_results") or {}
+    found = DEPENDENCIES_SECTION.format(results="\n".join(f"- {k}: {v}" for k, v in deps.items())) if deps else ""
+    return WORKER_REQUEST.format(request=state["request"], dependencies=found)
 
 
 def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledger) -> Any:
@@ -72,7 +77,7 @@ def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledg
             # a required tool not run yet is forced by name (constrained decoding guarantees the call)
             model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": required[0]} if required else {}))
         messages = [SystemMessage(content=worker_system_prompt(workflow, state)),
-                    HumanMessage(content=WORKER_REQUEST.format(request=state["request"])),
+                    HumanMessage(content=worker_request(state)),
                     *state.get("worker_messages", [])]
         reply = model.invoke(messages)
         if not isinstance(reply, AIMessage):
