@@ -308,11 +308,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _register_model_commands(sub: Any) -> None:
-    try:
-        from taskwarden.models.cli import register
-    except ImportError:
-        return
-    register(sub)
+    """`taskwarden model ...` and `taskwarden memory ...` come from their packages."""
+    from taskwarden.memory.cli import register as register_memory
+    from taskwarden.models.cli import register as register_model
+
+    register_model(sub)
+    register_memory(sub)
 
 
 def _model_errors() -> tuple[type[Exception], ...]:
