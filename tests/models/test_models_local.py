@@ -12,25 +12,14 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableBinding
-from langchain_core.tools import tool
 from pydantic import BaseModel, Field
-
+from sample_tools import issue_refund, lookup_customer
 from taskwarden.models.errors import ModelCallError
 from taskwarden.models.local import LocalChatModel
 
 CALL = json.dumps({"tool": "lookup_customer", "args": {"email": "jane@example.com"}})
 
 
-@tool
-def lookup_customer(email: str) -> dict:
-    """Look up a customer by email."""
-    return {}
-
-
-@tool
-def issue_refund(purchase_id: str, amount: float = Field(gt=0), reason: str = "") -> str:
-    """Issue a refund."""
-    return "ok"
 
 
 class Person(BaseModel):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.tools import tool
-from pydantic import BaseModel, Field
-
+from pydantic import BaseModel
+from sample_tools import issue_refund, lookup_customer
 from taskwarden.models.toolspec import (
     FINAL_ANSWER,
     args_model_of,
@@ -15,18 +14,6 @@ from taskwarden.models.toolspec import (
     to_openai_tools,
     tools_prompt,
 )
-
-
-@tool
-def lookup_customer(email: str) -> dict:
-    """Look up a customer by email."""
-    return {}
-
-
-@tool
-def issue_refund(purchase_id: str, amount: float = Field(gt=0), reason: str = "") -> str:
-    """Issue a refund."""
-    return "ok"
 
 
 def _specs():
