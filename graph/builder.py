@@ -42,7 +42,7 @@ def workflow_builder(workflow: Workflow, *, models: dict[str, BaseChatModel | st
     builder = StateGraph(RunState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     builder.add_node("intake", make_intake(engine))
     builder.add_node("orchestrate", make_orchestrate(engine))
-    builder.add_node("work", build_worker_graph(workflow, engine.models, engine.ledger))
+    builder.add_node("work", build_worker_graph(engine))
     builder.add_node("evaluate", make_evaluate(engine))
     builder.add_node("human_review", make_human_review(engine))
     builder.add_node("finalize", make_finalize(engine))

@@ -22,7 +22,7 @@ from taskwarden.agents.prompts import (DEPENDENCIES_SECTION, FEEDBACK_SECTION, M
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.events import emit
 from taskwarden.graph.hitl import action_request, ask_human, hitl_request
-from taskwarden.graph.models import ModelProvider
+from taskwarden.graph.engine import Engine
 from taskwarden.graph.state import ActionRecord, WorkerInput, WorkerOutput, WorkerState
 from taskwarden.graph.usage import add_usage, usage_of_call
 from taskwarden.graph.workflow import Workflow
@@ -56,13 +56,14 @@ def worker_request(state: WorkerState) -> str:
     return WORKER_REQUEST.format(request=state["request"], dependencies=found)
 
 
-def build_worker_graph(workflow: Workflow, provider: ModelProvider, ledger: Ledger) -> Any:
+def build_worker_graph(engine: Engine) -> Any:
     """Compile the worker subgraph (no checkpointer: it inherits the parent run's)."""
+    workflow, provider, ledger = engine.workflow, engine.models, engine.ledger
 
     def call_model(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.monotonic()
         context = context_of(runtime)
-        budgets = context.budgets(workflow.budgets).scaled(1 + state.get("budget_grants", 0))
+        budgets = engine.budgets(context, state.get("budget_grants", 0))
         spent = add_usage(state["run_usage"], state.get("usage"))
         reason = budgets.exhausted_by(spent)
         if reason is None and (state.get("usage") or {}).get("steps", 0) >= budgets.max_task_steps:
