@@ -36,15 +36,19 @@ class App:
         self.models = models
         self.runs = RunIndex()
         self.printer = EventPrinter()
+        self._graphs: dict[str, Any] = {}
         self.current_thread: str | None = None
         """The thread being driven, named in the hint when a model failure stops the command."""
 
     def graph(self, workflow_name: str) -> Any:
-        try:
-            workflow = get_workflow(workflow_name)
-        except UnknownWorkflow as exc:
-            raise UsageError(str(exc)) from None
-        return build_workflow(workflow, models=self.models)
+        """The compiled workflow, built once per command (`review list` asks for it per waiting run)."""
+        if workflow_name not in self._graphs:
+            try:
+                workflow = get_workflow(workflow_name)
+            except UnknownWorkflow as exc:
+                raise UsageError(str(exc)) from None
+            self._graphs[workflow_name] = build_workflow(workflow, models=self.models)
+        return self._graphs[workflow_name]
 
     def thread(self, thread_id: str) -> tuple[Any, dict[str, Any]]:
         row = self.runs.get(thread_id)
