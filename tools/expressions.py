@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections.abc import Mapping
 from typing import Any
 
 _COMPARE = {
@@ -37,15 +38,23 @@ def compile_expression(source: str) -> ast.Expression:
     return tree
 
 
-def evaluate(tree: ast.Expression, names: dict[str, Any]) -> Any:
+def evaluate(tree: ast.Expression, names: Mapping[str, Any], constants: Mapping[str, Any] | None = None) -> Any:
     """Evaluate a compiled expression over `names` (a tool call's arguments); unknown names are None.
 
+    `constants` are values the rule's author declared (e.g. an ``allowlist``); a name in both
+    resolves to the constant, so a call's arguments can never shadow what the author declared.
     Raises `ExpressionError` when a comparison cannot be made (a missing or mistyped argument).
     """
-    return _eval(tree.body, names)
+    return _eval(tree.body, {**names, **constants} if constants else names)
 
 
-def _eval(node: ast.AST, names: dict[str, Any]) -> Any:
+def names_in(tree: ast.Expression) -> set[str]:
+    """The names an expression reads (``len`` excluded), e.g. to check them against a tool's arguments."""
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called}
+
+
+def _eval(node: ast.AST, names: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):

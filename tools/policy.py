@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
@@ -21,11 +23,15 @@ class PolicyRule:
     when: Condition = None
     """None (always), an expression over the call's arguments (``"amount > 100"``), or a callable."""
     reason: str = ""
+    constants: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    """Named values an expression may use besides the arguments (e.g. ``allowlist``); they win over
+    an argument of the same name, so a call cannot shadow them (see `evaluate`)."""
     _compiled: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.action not in ("require_approval", "forbid"):
             raise ValueError(f"policy action must be 'require_approval' or 'forbid', got {self.action!r}")
+        object.__setattr__(self, "constants", copy.deepcopy(dict(self.constants)))  # later changes do not leak in
         if isinstance(self.when, str):
             object.__setattr__(self, "_compiled", compile_expression(self.when))
 
@@ -37,7 +43,7 @@ class PolicyRule:
             return True
         try:
             if self._compiled is not None:
-                return bool(evaluate(self._compiled, args))
+                return bool(evaluate(self._compiled, args, self.constants))
             return bool(self.when(args))  # type: ignore[operator]
         except (ExpressionError, TypeError, KeyError, ValueError):
             return True

@@ -10,7 +10,7 @@ from taskwarden.graph.usage import Budgets
 from taskwarden.graph.workflow import Workflow
 from taskwarden.paths import data_home
 from taskwarden.tools.policy import require_approval
-from taskwarden.tools.registry import Role
+from taskwarden.tools.registry import Role, ToolSpec
 from taskwarden.workflows.refunds import prompts
 from taskwarden.workflows.refunds.db import seed
 from taskwarden.workflows.refunds.tools import APPROVAL_THRESHOLD_USD, RefundDesk, refund_tools
@@ -23,6 +23,11 @@ def default_db_path() -> Path:
 def reset_demo_data() -> Path:
     """Re-seed the demo database (purchase dates relative to today); earlier refunds are discarded."""
     return seed(default_db_path(), reset=True)
+
+
+def refund_desk_tools(db_path: str | Path | None = None) -> list[ToolSpec]:
+    """The refund desk's tools on its seeded database: the factory `workflows/examples/refunds.yaml` imports."""
+    return refund_tools(RefundDesk(db_path=seed(Path(db_path) if db_path else default_db_path())))
 
 
 def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today) -> Workflow:
