@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 @pytest.fixture
 def desk(tmp_path, local_server):
     db = seed(tmp_path / "refunds.db")
-    graph = build_workflow(refund_desk(db), checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "ledger.db"))
+    graph = build_workflow(refund_desk(db), checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "ledger.db"),
+                           store=None)  # each scenario on its own, without lessons from the others
     return graph, db
 
 
@@ -72,9 +73,8 @@ def test_45_day_old_purchase_is_refused_with_the_policy_cited(desk):
     assert "30" in answer or "policy" in answer or "window" in answer, final["final_answer"]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 3 open: on the 1.5B model the reply to an unknown customer is not "
-                                        "reliably clear (no refund is made, but the wording can promise one)")
 def test_unknown_customer_gets_a_clear_answer(desk):
+    """draft_reply refuses a reply that claims a refund the database does not show (workflows/refunds/claims.py)."""
     graph, db = desk
     out, config = run(graph, "zoe@example.com: please refund my order P9999.", "unknown")
     final = approve_all(graph, config)

@@ -23,14 +23,14 @@ def test_plan_parallel_workers_evaluation_finalize(make_graph):
                            ("c", "writer", "Draft the reply", ("a", "b")))],
         worker=[call("lookup_customer", when="(a)", email="alice@example.com"), say("Alice is C001", when="(a)"),
                 call("check_refund_policy", when="(b)", purchase_id="P1001"), say("P1001 is eligible", when="(b)"),
-                call("draft_reply", when="(c)", customer_id="C001", message="Your refund is on its way."),
+                call("draft_reply", when="(c)", customer_id="C001", message="We are looking into order P1001."),
                 say("Reply drafted.", when="(c)")],
         evaluator=passes(3),
     )
     out = graph.invoke(REQUEST, CFG)
 
     assert out["status"] == "completed"
-    assert out["final_answer"] == "Your refund is on its way.", "the saved reply answers the run (answer_from)"
+    assert out["final_answer"] == "We are looking into order P1001.", "the saved reply answers the run (answer_from)"
     assert {t["status"] for t in out["tasks"].values()} == {"passed"}
     # a and b were dispatched together (one superstep with two `work` tasks), c only after both passed
     nexts = [snap.next for snap in graph.get_state_history(CFG)]
@@ -189,7 +189,7 @@ def test_a_required_tool_is_asked_for_before_the_answer_counts(make_graph):
     graph, models = make_graph(
         orchestrator=[plan(("t1", "writer", "Draft the reply", ()))],
         worker=[say("Dear Alice, your refund is done.", when="(t1)"),
-                call("draft_reply", when="(t1)", customer_id="C001", message="Dear Alice, your refund is done."),
+                call("draft_reply", when="(t1)", customer_id="C001", message="Dear Alice, we are on it."),
                 say("Drafted the reply.", when="(t1)")],
         evaluator=passes(1),
     )

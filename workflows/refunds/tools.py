@@ -13,6 +13,7 @@ from typing import Annotated, Any, Callable
 from pydantic import Field
 
 from taskwarden.tools.registry import ToolSpec, tool_spec
+from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
 from taskwarden.workflows.refunds.db import connect
 
 REFUND_WINDOW_DAYS = 30
@@ -102,7 +103,9 @@ class RefundDesk:
         message: Annotated[str, Field(description="Your reply to the customer, telling them the outcome "
                                                   "(not a copy of their request)")],
     ) -> str:
-        """Save the reply to the customer as a draft for the support team to send."""
+        """Save the reply to the customer as a draft for the support team to send.
+
+        A reply may only say a refund was made when one was issued (checked against the refunds table)."""
         recipient = customer_id.strip()
         if not message.strip():
             raise ValueError("the reply message is empty")
@@ -110,10 +113,32 @@ class RefundDesk:
             with closing(connect(self.db_path)) as conn:
                 if conn.execute("SELECT 1 FROM customers WHERE id = ?", (recipient,)).fetchone() is None:
                     raise LookupError(f"no customer with id {recipient!r}; use the customer's e-mail address instead")
+        self._check_refund_claims(recipient, message)
         with closing(connect(self.db_path)) as conn, conn:
             cursor = conn.execute("INSERT INTO reply_drafts (customer_id, message, created_at) VALUES (?, ?, ?)",
                                   (recipient, message.strip(), datetime.now(timezone.utc).isoformat()))
         return json.dumps({"draft_id": cursor.lastrowid, "to": recipient, "saved": True})
+
+    def _check_refund_claims(self, recipient: str, message: str) -> None:
+        """Refuse a reply that says a refund was made when the refunds table shows none for the recipient."""
+        claims, cited = refund_claims(message), cited_refund_ids(message)
+        if not claims and not cited:
+            return
+        with closing(connect(self.db_path)) as conn:
+            customer = conn.execute("SELECT id FROM customers WHERE id = ? OR lower(email) = lower(?)",
+                                    (recipient, recipient)).fetchone()
+            refunds = [] if customer is None else [row["id"] for row in conn.execute(
+                "SELECT r.id FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.customer_id = ?",
+                (customer["id"],))]
+        fact = (f"No customer account uses the e-mail {recipient}." if customer is None
+                else f"Refunds on record for {customer['id']}: {', '.join(refunds) or 'none'}.")
+        unknown = [refund_id for refund_id in cited if refund_id not in refunds]
+        if claims and not refunds:
+            raise PermissionError(f"reply not saved: it says a refund was made ({claims[0]!r}) but no refund was "
+                                  f"issued. {fact} Tell the customer what actually happened.")
+        if unknown:
+            raise PermissionError(f"reply not saved: it cites refund {', '.join(unknown)}, which does not exist. "
+                                  f"{fact}")
 
     def _purchase(self, purchase_id: str) -> dict[str, Any]:
         if not re.fullmatch(r"P\d{4}", purchase_id.strip()):

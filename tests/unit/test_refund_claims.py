@@ -1,0 +1,57 @@
+"""A reply may only claim a refund the refunds table shows (the unknown-customer reply stays honest)."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
+from taskwarden.workflows.refunds.db import reply_drafts
+from taskwarden.workflows.refunds.tools import RefundDesk
+
+from scripts import TODAY
+
+CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We have issued a refund of $249.",
+          "Your refund of $79.00 has been processed.", "We will process your refund within 5 days.",
+          "Good news: order P9999 has been refunded.", "I have refunded your order.", "We'll refund the $79 to your card."]
+NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund was issued.",
+              "Unfortunately your purchase is outside the 30-day window and cannot be refunded.",
+              "We're sorry, but we were unable to find order P9999.", "Your refund request was not approved.",
+              "Please reply with the e-mail you used so we can look into a refund.",
+              "We refund purchases within 30 days of purchase.", "Thank you for contacting us about order P9999."]
+
+
+@pytest.mark.parametrize("text", CLAIMS)
+def test_affirmative_refund_sentences_are_claims(text):
+    assert refund_claims(text) == [text]
+
+
+@pytest.mark.parametrize("text", NOT_CLAIMS)
+def test_refusals_questions_and_policy_statements_are_not(text):
+    assert refund_claims(text) == []
+
+
+def test_cited_refund_ids():
+    assert cited_refund_ids("Refund R1002 for P1002 (see R1002, R2001).") == ["R1002", "R2001"]
+
+
+@pytest.fixture
+def desk(refunds_db):
+    return RefundDesk(db_path=refunds_db, today=lambda: TODAY)
+
+
+def test_a_reply_promising_a_refund_to_an_unknown_customer_is_refused_with_the_facts(desk, refunds_db):
+    with pytest.raises(PermissionError) as refused:
+        desk.draft_reply("zoe@example.com", "Thanks Zoe! Your refund for P9999 is on its way.")
+    assert "No customer account uses the e-mail zoe@example.com" in str(refused.value)
+    assert reply_drafts(refunds_db) == [], "nothing is saved"
+    desk.draft_reply("zoe@example.com", "We could not find an account for zoe@example.com.")
+    assert [d["customer_id"] for d in reply_drafts(refunds_db)] == ["zoe@example.com"]
+
+
+def test_claims_need_a_refund_on_record_and_cited_ids_must_exist(desk, refunds_db):
+    with pytest.raises(PermissionError, match="Refunds on record for C001: none"):
+        desk.draft_reply("C001", "Your refund of $79 has been issued.")
+    desk.issue_refund("P1001", 79.0, "broken")
+    desk.draft_reply("C001", "Your refund R1001 of $79 has been issued.")
+    with pytest.raises(PermissionError, match="cites refund R1002, which does not exist"):
+        desk.draft_reply("C001", "Your refund R1002 has been issued.")

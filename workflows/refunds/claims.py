@@ -1,0 +1,37 @@
+"""What a reply to a customer may claim about refunds: only what the refunds table shows.
+
+A small model writing a reply tends to promise the refund the customer asked for, even when the
+lookups failed or the policy refused it. `refund_claims` finds the sentences of a reply that say a
+refund was (or will be) made, and the refund ids it cites, so `draft_reply` can refuse a reply whose
+claims the database does not support.
+"""
+
+from __future__ import annotations
+
+import re
+
+REFUND_ID = re.compile(r"\bR\d{4}\b")
+_SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
+_REFUND_WORD = re.compile(r"\b(refund\w*|reimburs\w*|money back|credited)\b", re.IGNORECASE)
+_AFFIRMATIVE = re.compile(
+    r"\b(has been|have been|was|were|is being|is|are|will be|'s been)\s+(issued|processed|approved|initiated|"
+    r"refunded|credited|completed|done|sent|on (its|the) way|under way|underway)\b"
+    r"|\b(we|i)\s*(have|'ve)?\s+(issued|processed|approved|refunded|initiated|credited|sent)\b"
+    r"|\b(we|i)\s*(will|'ll|are going to|am going to)\s+(process|issue|refund|approve|initiate|credit|send)\b"
+    r"|\byou (will|'ll|should) (receive|get|see)\b"
+    r"|\b(refund|reimbursement) (of|for) \$?\d",
+    re.IGNORECASE)
+_NEGATION = re.compile(r"\b(not|no|cannot|can't|couldn't|could not|unable|won't|isn't|wasn't|didn't|never|"
+                       r"unfortunately|sorry|however|unless|if)\b|n't\b", re.IGNORECASE)
+
+
+def refund_claims(message: str) -> list[str]:
+    """The sentences of `message` that say a refund was or will be made (negated ones excluded)."""
+    sentences = [s.strip() for s in _SENTENCE.split(message) if s.strip()]
+    return [s for s in sentences
+            if _REFUND_WORD.search(s) and _AFFIRMATIVE.search(s) and not _NEGATION.search(s)]
+
+
+def cited_refund_ids(message: str) -> list[str]:
+    """Refund ids (like R1002) the message mentions."""
+    return list(dict.fromkeys(REFUND_ID.findall(message)))
