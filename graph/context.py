@@ -27,11 +27,12 @@ class Context:
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     max_wall_seconds: float | None = None
+    max_tool_failures: int | None = None
 
     def budgets(self, base: Budgets) -> Budgets:
         return base.with_overrides(max_steps=self.max_steps, max_revisions=self.max_revisions,
                                    max_tokens=self.max_tokens, max_cost_usd=self.max_cost_usd,
-                                   max_wall_seconds=self.max_wall_seconds)
+                                   max_wall_seconds=self.max_wall_seconds, max_tool_failures=self.max_tool_failures)
 
     def model_spec(self, role: str) -> str | None:
         return getattr(self, f"{role}_model", None)

@@ -1,9 +1,10 @@
 """human_review: an escalation (task, budget, planning) stops for a human; the decision steers the run.
 
 Decisions by escalation kind:
-- task (`evaluation`, `revisions`, `uncertain_side_effect`): approve accepts the result as it is,
-  edit replaces the result (``edited_action.args.result``), response sends the task back to its
-  worker with the reviewer's guidance, reject stops the run.
+- task (`evaluation`, `revisions`, `uncertain_side_effect`, `tool_failures`): approve accepts the
+  result as it is, edit replaces the result (``edited_action.args.result``), response sends the
+  task back to its worker with the reviewer's guidance, reject stops the run. A `tool_failures`
+  escalation shows every failed call's errors in `what_was_seen` and, structured, in `errors`.
 - `budget`: approve (or response) grants one more allotment of every budget; reject stops the run.
 - `plan`: approve retries planning, response retries it with the reviewer's guidance; reject stops.
 """
@@ -50,6 +51,8 @@ def review_request(escalation: dict[str, Any], state: RunState) -> dict[str, Any
         "what_was_done": escalation.get("what_was_done", []),
         "what_was_seen": escalation.get("what_was_seen", []),
     }
+    if escalation.get("errors"):  # failed tool calls with each attempt's error (`tool_failures`)
+        args["errors"] = escalation["errors"]
     if task:
         args.update(task_id=task["id"], task=task["description"], result=task["result"])
     description = f"Escalated ({escalation.get('kind')}): {escalation.get('reason', '')}"

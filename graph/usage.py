@@ -78,6 +78,9 @@ class Budgets:
     """Active seconds (time spent waiting for a human does not count)."""
     max_task_steps: int = 8
     """Model calls in one attempt of one task (stops a worker that loops)."""
+    max_tool_failures: int = 3
+    """Consecutive failed tool calls (each after its own retries) in one attempt of one task before
+    it escalates to a human with the errors; a call that runs resets the count."""
 
     def __post_init__(self) -> None:
         for item in fields(self):

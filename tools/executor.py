@@ -1,17 +1,22 @@
-"""Running a worker's tool calls: grant check, argument validation, policy gate, exactly-once execution."""
+"""Running a worker's tool calls: grant check, argument validation, policy gate, exactly-once execution,
+and per-call deadlines and retries (see `taskwarden.tools.resilience`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 from taskwarden.tools.policy import PolicyDecision, PolicyGate
 from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
+from taskwarden.tools.resilience import ToolTimeout, backoff_delay, call_with_timeout, is_transient
 
 MAX_OBSERVATION_CHARS = 4000
 
@@ -67,26 +72,60 @@ def idempotency_key(thread_id: str, task_id: str, tool: str, args: dict[str, Any
     return f"{thread_id}/{task_id}/{tool}/{digest}"
 
 
-def execute(spec: ToolSpec, args: dict[str, Any], key: str, ledger: Ledger) -> tuple[str, str]:
-    """Run the tool; side-effecting tools go through the ledger. Returns (outcome, observation).
+@dataclass(frozen=True)
+class ToolExecution:
+    """What became of one call: its outcome, the observation for the model, and its attempts."""
 
-    Tool errors come back as observations (`error`); `UncertainExecution` propagates so the task
-    escalates to a human.
+    outcome: Literal["executed", "replayed", "error"]
+    observation: str
+    attempts: int = 1
+    errors: tuple[str, ...] = ()
+    """Every failed attempt's error (``Type: message``), oldest first; empty if the first one worked."""
+
+
+def execute(spec: ToolSpec, args: dict[str, Any], key: str, ledger: Ledger, *,
+            sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random) -> ToolExecution:
+    """Run the tool under its deadline, retrying transient errors; side effects go through the ledger.
+
+    Each attempt waits at most `spec.timeout_s`. A transient error (`is_transient`) is retried up
+    to `spec.retries` times after an exponential backoff with full jitter (`sleep` and `rand` are
+    injectable for tests). Tool errors come back as observations (`error`) that say how many
+    attempts were made. `UncertainExecution` propagates so the task escalates to a human: a
+    side-effecting call that timed out is left `started` in the ledger, to be reconciled later.
     """
 
-    def call() -> str:
+    def invoke() -> str:
         output = spec.tool.invoke(args)
         return output if isinstance(output, str) else json.dumps(output, default=str)
 
-    try:
-        if spec.has_side_effects:
-            outcome = ledger.run_once(key, spec.name, args, call, spec.reconcile)
-            return ("replayed" if outcome.replayed else "executed"), _clip(outcome.result)
-        return "executed", _clip(call())
-    except UncertainExecution:
-        raise
-    except Exception as exc:  # a tool's failure is an observation for the model, never a crash of the run
-        return "error", f"Error from {spec.name}: {type(exc).__name__}: {exc}"
+    def attempt() -> str:
+        try:
+            return call_with_timeout(invoke, spec.timeout_s, name=spec.name)
+        except ToolTimeout as exc:
+            if spec.has_side_effects:
+                raise UncertainExecution(
+                    f"{exc}; it may still take effect, so it is not retried. Its ledger entry ({key}) stays "
+                    "'started': a later attempt reconciles it, or a human must check whether the effect happened"
+                ) from exc
+            raise
+
+    errors: list[str] = []
+    for attempt_no in range(1, spec.retries + 2):
+        try:
+            if spec.has_side_effects:
+                outcome = ledger.run_once(key, spec.name, args, attempt, spec.reconcile)
+                return ToolExecution("replayed" if outcome.replayed else "executed", _clip(outcome.result),
+                                     attempt_no, tuple(errors))
+            return ToolExecution("executed", _clip(attempt()), attempt_no, tuple(errors))
+        except UncertainExecution:
+            raise
+        except Exception as exc:  # a tool's failure is an observation for the model, never a crash of the run
+            errors.append(f"{type(exc).__name__}: {exc}")
+            if attempt_no > spec.retries or not is_transient(exc, spec.has_side_effects):
+                break
+            sleep(backoff_delay(attempt_no - 1, spec.backoff_s, spec.max_backoff_s, rand))
+    count = f"{len(errors)} attempt{'s' if len(errors) > 1 else ''}"
+    return ToolExecution("error", _clip(f"Error from {spec.name} after {count}: {errors[-1]}"), len(errors), tuple(errors))
 
 
 def _clip(text: str) -> str:

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS ledger (
 
 
 class UncertainExecution(RuntimeError):
-    """A call started earlier but never recorded a result, and its effect cannot be reconciled."""
+    """A side-effecting call whose effect is unknown: it started earlier but never recorded a result
+    and cannot be reconciled, or it ran past its deadline (it may still commit)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,12 @@ class Ledger:
         """Run `execute` unless `key` already ran; record before and after.
 
         A key found `done` returns its recorded result. A key found `started` (the process died
-        mid-call) is passed to `reconcile(args)`: a result means the effect happened (recorded and
-        returned), None means it did not (executed now); with no `reconcile`, `UncertainExecution`.
+        mid-call, or the call timed out) is passed to `reconcile(args)`: a result means the effect
+        happened (recorded and returned), None means it did not (executed now); with no
+        `reconcile`, `UncertainExecution`. A key found `failed` runs again (its error ended the last try).
+
+        If `execute` itself raises `UncertainExecution` (e.g. it ran past its deadline), the key
+        stays `started`, with the reason in its result, so the next call reconciles it.
         """
         previous = self.lookup(key)
         if previous and previous["status"] == "done":
@@ -84,6 +89,9 @@ class Ledger:
         self._start(key, tool, args)
         try:
             result = execute()
+        except UncertainExecution as exc:
+            self._mark_uncertain(key, str(exc))
+            raise
         except Exception as exc:
             self._finish(key, "failed", f"{type(exc).__name__}: {exc}")
             raise
@@ -97,6 +105,11 @@ class Ledger:
                 "ON CONFLICT(key) DO UPDATE SET status = 'started', started_at = excluded.started_at",
                 (key, tool, json.dumps(args, sort_keys=True, default=str), time.time()),
             )
+
+    def _mark_uncertain(self, key: str, why: str) -> None:
+        """Keep `key` started (its effect unknown) and note why, for audits and reconciliation."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute("UPDATE ledger SET result = ? WHERE key = ? AND status = 'started'", (f"uncertain: {why}", key))
 
     def _finish(self, key: str, status: str, result: str) -> None:
         with closing(self._connect()) as conn, conn:

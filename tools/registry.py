@@ -24,10 +24,25 @@ class ToolSpec:
     reconcile: Callable[[dict[str, Any]], str | None] | None = None
     """For side-effecting tools: given the arguments of a call that may have run before a crash,
     return its result if the effect is observable in the system, or None if it did not happen."""
+    timeout_s: float | None = 30.0
+    """Deadline of one attempt; None waits forever. A side-effecting call past it is uncertain:
+    it is left for reconciliation and escalated, never retried."""
+    retries: int = 2
+    """Extra attempts after a transient error. Which errors are transient depends on `risk`:
+    `TransientToolError` always; `TimeoutError` / `ConnectionError` only for `read` tools."""
+    backoff_s: float = 0.5
+    """Base of the exponential backoff between attempts (full jitter: a random wait up to
+    ``backoff_s * 2**retry``, capped at `max_backoff_s`)."""
+    max_backoff_s: float = 8.0
 
     def __post_init__(self) -> None:
         if self.risk not in RISKS:
             raise ValueError(f"tool {self.tool.name!r}: risk must be one of {RISKS}, got {self.risk!r}")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise ValueError(f"tool {self.tool.name!r}: timeout_s must be positive or None, got {self.timeout_s!r}")
+        if self.retries < 0 or self.backoff_s < 0 or self.max_backoff_s < self.backoff_s:
+            raise ValueError(f"tool {self.tool.name!r}: need retries >= 0 and 0 <= backoff_s <= max_backoff_s, got "
+                             f"retries={self.retries!r}, backoff_s={self.backoff_s!r}, max_backoff_s={self.max_backoff_s!r}")
 
     @property
     def name(self) -> str:
@@ -40,10 +55,13 @@ class ToolSpec:
 
 def tool_spec(fn: Callable[..., Any] | BaseTool, *, risk: Risk = "write", scopes: tuple[str, ...] = (),
               name: str | None = None,
-              reconcile: Callable[[dict[str, Any]], str | None] | None = None) -> ToolSpec:
-    """Wrap a plain function (its docstring is the description) or a LangChain tool into a `ToolSpec`."""
+              reconcile: Callable[[dict[str, Any]], str | None] | None = None, **resilience: Any) -> ToolSpec:
+    """Wrap a plain function (its docstring is the description) or a LangChain tool into a `ToolSpec`.
+
+    `resilience` sets `timeout_s`, `retries`, `backoff_s` and `max_backoff_s`.
+    """
     tool = fn if isinstance(fn, BaseTool) else StructuredTool.from_function(fn, name=name)
-    return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile)
+    return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile, **resilience)
 
 
 @dataclass(frozen=True)

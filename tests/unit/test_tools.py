@@ -80,9 +80,9 @@ def test_executing_the_same_refund_twice_refunds_once(desk, tmp_path):
     spec = next(s for s in refund_tools(desk) if s.name == "issue_refund")
     args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken"}
     key = idempotency_key("thread", "t2", "issue_refund", args)
-    assert execute(spec, args, key, ledger)[0] == "executed"
-    outcome, observation = execute(spec, args, key, ledger)
-    assert outcome == "replayed" and json.loads(observation)["refund_id"] == "R1001"
+    assert execute(spec, args, key, ledger).outcome == "executed"
+    again = execute(spec, args, key, ledger)
+    assert again.outcome == "replayed" and json.loads(again.observation)["refund_id"] == "R1001"
     assert len(refunds_for(desk.db_path)) == 1
 
 
@@ -93,8 +93,8 @@ def test_a_refund_interrupted_after_its_effect_is_reconciled_from_the_database(d
     key = idempotency_key("thread", "t2", "issue_refund", args)
     desk.issue_refund(**args)        # the effect happened...
     ledger._start(key, "issue_refund", args)  # ...but the process died before recording it
-    outcome, observation = execute(spec, args, key, ledger)
-    assert outcome == "replayed" and "R1001" in observation
+    result = execute(spec, args, key, ledger)
+    assert result.outcome == "replayed" and "R1001" in result.observation
     assert len(refunds_for(desk.db_path)) == 1
 
 
