@@ -15,16 +15,20 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.types import Command
 
+from taskwarden.cli.audit import register as register_audit
 from taskwarden.cli.driver import (Reviewer, drive, interactive_reviewer, rule_reviewer, stdin_is_interactive,
                                    stop_reviewer)
 from taskwarden.cli.errors import UsageError
+from taskwarden.cli.logs import configure_logging
 from taskwarden.cli.render import EventPrinter, describe_review
 from taskwarden.cli.runs import RunIndex
+from taskwarden.graph.audit import AuditWriteError
 from taskwarden.graph.builder import build_workflow
 from taskwarden.graph.context import Context
 from taskwarden.graph.hitl import InvalidDecision, parse_decisions
 from taskwarden.graph.intake import request_problem
-from taskwarden.workflows import UnknownWorkflow, get_workflow, reset_demo_data, workflow_names
+from taskwarden.workflows import (UnknownWorkflow, WorkflowFileError, get_workflow, reset_demo_data, workflow_names,
+                                  workflow_ref)
 
 EXIT = {"completed": 0, "rejected": 0, "incomplete": 1, "invalid": 2, "waiting": 3}
 
@@ -45,7 +49,7 @@ class App:
         if workflow_name not in self._graphs:
             try:
                 workflow = get_workflow(workflow_name)
-            except UnknownWorkflow as exc:
+            except (UnknownWorkflow, WorkflowFileError) as exc:
                 raise UsageError(str(exc)) from None
             self._graphs[workflow_name] = build_workflow(workflow, models=self.models)
         return self._graphs[workflow_name]
@@ -86,6 +90,7 @@ def reviewer_for(app: App, args: argparse.Namespace, thread_id: str) -> Reviewer
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
+    args.workflow = workflow_ref(args.workflow)  # a workflow file is recorded by its absolute path
     graph = app.graph(args.workflow)
     problem = request_problem(args.request)
     if problem:
@@ -258,7 +263,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--max-steps", type=int, help="override the workflow's step budget")
 
     run = sub.add_parser("run", help="start a workflow on a request")
-    run.add_argument("workflow")
+    run.add_argument("workflow", help="a shipped workflow (see `taskwarden workflows`) or the path of a .yaml workflow file")
     run.add_argument("request")
     run.add_argument("--thread", help="thread id (continue a conversation); new by default")
     review_mode(run)
@@ -308,6 +313,7 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="confirm: earlier demo data (refunds...) is discarded")
     seed.set_defaults(func=cmd_seed)
     _register_model_commands(sub)
+    register_audit(sub)
     return top
 
 
@@ -331,6 +337,7 @@ def _model_errors() -> tuple[type[Exception], ...]:
 def main(argv: list[str] | None = None, *, models: dict[str, BaseChatModel | str] | None = None) -> int:
     """Entry point; `models` lets tests run the CLI on scripted models."""
     args = parser().parse_args(argv)
+    configure_logging()
     app = App(models)
     try:
         if args.func.__module__ == __name__:
@@ -342,6 +349,10 @@ def main(argv: list[str] | None = None, *, models: dict[str, BaseChatModel | str
     except _model_errors() as exc:
         hint = f"; the run is kept at its last checkpoint: taskwarden resume {app.current_thread}" if app.current_thread else ""
         print(f"taskwarden: model error: {exc}{hint}", file=sys.stderr)
+        return 1
+    except AuditWriteError as exc:
+        hint = f"; the run is kept at its last checkpoint: taskwarden resume {app.current_thread}" if app.current_thread else ""
+        print(f"taskwarden: audit error: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ntaskwarden: interrupted; the run's last checkpoint is kept: `taskwarden resume <thread>`", file=sys.stderr)

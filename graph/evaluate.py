@@ -12,7 +12,7 @@ from taskwarden.agents.prompts import STALL_FEEDBACK
 from taskwarden.agents.structured import StructuredOutputError
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.engine import Engine
-from taskwarden.graph.events import emit
+from taskwarden.graph.events import emit, emit_model_calls
 from taskwarden.graph.state import RunState, TaskRecord
 from taskwarden.graph.usage import add_usage, usage_of_calls
 
@@ -40,6 +40,7 @@ def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
                 except StructuredOutputError as exc:
                     raws, verdict, feedback = exc.raw_messages, "escalate", f"the evaluator's output stayed invalid: {exc}"
                 spent = add_usage(spent, usage_of_calls(raws))
+                emit_model_calls("evaluator", raws, time.monotonic() - started, task_id=task["id"])
             spent = add_usage(spent, {"seconds": time.monotonic() - started})
             updates[task["id"]] = _apply_verdict(task, verdict, feedback, budgets.max_revisions)
             emit("evaluation", task_id=task["id"], verdict=verdict, feedback=feedback,
