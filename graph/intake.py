@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Callable
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -37,11 +38,12 @@ def make_intake(engine: Engine) -> Callable[[RunState], dict[str, Any]]:
         request = latest_request(state).strip()
         problem = request_problem(request, engine.workflow.validate_request)
         if problem:
-            emit("invalid_request", error=problem)
+            emit("invalid_request", error=problem, request=request[:2000])
             return {"status": "invalid", "final_answer": f"Cannot start: {problem}.",
                     "messages": [AIMessage(content=f"Cannot start: {problem}.")]}
         emit("run_started", workflow=engine.workflow.name, request=request)
-        return {"request": request, "status": "running", "plan": None, "tasks": {REPLACE: True},
+        return {"request": request, "run_id": uuid.uuid4().hex, "lessons": [], "reviews": [REPLACE],
+                "status": "running", "plan": None, "tasks": {REPLACE: True},
                 "usage": {RESET: True}, "budget_grants": 0, "escalation": None, "final_answer": ""}
 
     return intake

@@ -11,7 +11,7 @@ from taskwarden.agents.orchestrator import make_plan
 from taskwarden.agents.structured import StructuredOutputError
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.engine import Engine
-from taskwarden.graph.events import emit
+from taskwarden.graph.events import emit, emit_model_calls
 from taskwarden.graph.state import RunState, TaskRecord
 from taskwarden.graph.usage import usage_of_calls
 
@@ -50,13 +50,15 @@ def make_orchestrate(engine: Engine) -> Callable[..., dict[str, Any]]:
                 plan, raws = make_plan(engine.models.get("orchestrator", context), request=state["request"],
                                        workflow=workflow.name, instructions=workflow.instructions,
                                        roles=workflow.roles, plan_hint=workflow.plan_hint,
-                                       lessons=_reviewer_guidance(state))
+                                       lessons=[*_reviewer_guidance(state), *(state.get("lessons") or [])])
             except StructuredOutputError as exc:
+                emit_model_calls("orchestrator", exc.raw_messages, time.monotonic() - started)
                 emit("plan_failed", error=str(exc))
                 return {"usage": usage_of_calls(exc.raw_messages, time.monotonic() - started),
                         "escalation": {"kind": "plan", "reason": f"the planner's output stayed invalid: {exc}",
                                        "what_was_done": ["asked the orchestrator for a plan (with repair)"],
                                        "what_was_seen": [str(m.content)[:300] for m in exc.raw_messages]}}
+            emit_model_calls("orchestrator", raws, time.monotonic() - started)
             tasks = {t.id: new_task(t.model_dump()) for t in plan.tasks}
             emit("plan", tasks=[{k: t[k] for k in ("id", "role", "description", "depends_on")} for t in tasks.values()])
             return {"plan": plan.model_dump(), "tasks": tasks,

@@ -11,8 +11,8 @@ from taskwarden.graph.review import pending_escalation
 from taskwarden.graph.state import RunState, WorkerInput
 
 
-def route_after_intake(state: RunState) -> Literal["orchestrate", "__end__"]:
-    return "__end__" if state.get("status") == "invalid" else "orchestrate"
+def route_after_intake(state: RunState) -> Literal["recall", "__end__"]:
+    return "__end__" if state.get("status") == "invalid" else "recall"
 
 
 def route_after_orchestrate(state: RunState) -> Literal["human_review", "evaluate", "finalize"] | list[Send]:

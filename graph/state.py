@@ -24,6 +24,10 @@ class ActionRecord(TypedDict):
     outcome: Literal["executed", "replayed", "refused", "rejected", "error", "invalid"]
     """`refused`: by policy or grant; `rejected`: by a human; `replayed`: already done (ledger)."""
     summary: str
+    attempts: NotRequired[int]
+    """How many times the tool ran (retries of transient errors included); absent if it never ran."""
+    errors: NotRequired[list[str]]
+    """The error of each failed attempt, oldest first."""
 
 
 class TaskRecord(TypedDict):
@@ -53,6 +57,14 @@ def merge_tasks(left: dict[str, TaskRecord] | None, right: dict[str, Any] | None
     return {**(left or {}), **right}
 
 
+def add_or_reset(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """Reducer: appends; an update starting with ``__replace__`` replaces the list with the rest of it."""
+    right = list(right or [])
+    if right and right[0] == REPLACE:
+        return right[1:]
+    return [*(left or []), *right]
+
+
 class InputState(TypedDict, total=False):
     """What a caller sends: a chat message (Agent Chat UI style) or a plain request string."""
 
@@ -74,10 +86,14 @@ class RunState(InputState, total=False):
     """Extra budget allotments granted by reviewers."""
     escalation: dict[str, Any] | None
     """A run-level escalation (budget, planning failure) waiting for a human."""
-    reviews: Annotated[list[dict[str, Any]], operator.add]
-    """Every human decision in this run, for the audit trail and memory."""
+    reviews: Annotated[list[dict[str, Any]], add_or_reset]
+    """Every human decision in this run (reset when the thread starts a new run), for audit and memory."""
     status: RunStatus
     final_answer: str
+    run_id: str
+    """Identifies this run on its thread (a thread holds one run per request); keys its memory episode."""
+    lessons: list[str]
+    """Lessons recalled from similar past runs, given to the planner."""
 
 
 class OutputState(TypedDict, total=False):
@@ -90,6 +106,7 @@ class OutputState(TypedDict, total=False):
     tasks: dict[str, TaskRecord]
     usage: dict[str, Any]
     reviews: list[dict[str, Any]]
+    lessons: list[str]
 
 
 class WorkerInput(TypedDict):
@@ -111,6 +128,8 @@ class WorkerState(WorkerInput, total=False):
     stop: dict[str, Any] | None
     """Set when the worker must stop and escalate (budget, loop, uncertain side effect)."""
     tasks: dict[str, TaskRecord]
+    reviews: Annotated[list[dict[str, Any]], operator.add]
+    """Human decisions on this attempt's tool calls (approve / edit / reject / response)."""
 
 
 class WorkerOutput(TypedDict, total=False):
@@ -118,3 +137,5 @@ class WorkerOutput(TypedDict, total=False):
 
     tasks: dict[str, TaskRecord]
     usage: dict[str, Any]
+    reviews: list[dict[str, Any]]
+    """Human decisions on the task's tool calls, added to the run's `reviews`."""

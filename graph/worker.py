@@ -20,13 +20,13 @@ from langgraph.runtime import Runtime
 from taskwarden.agents.prompts import (DEPENDENCIES_SECTION, FEEDBACK_SECTION, MUST_CALL_REMINDER,
                                       PREVIOUS_ACTIONS_SECTION, WORKER_PROMPT, WORKER_REQUEST)
 from taskwarden.graph.context import Context, context_of
-from taskwarden.graph.events import emit
+from taskwarden.graph.events import emit, emit_model_call
 from taskwarden.graph.hitl import action_request, ask_human, hitl_request
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.state import ActionRecord, WorkerInput, WorkerOutput, WorkerState
 from taskwarden.graph.usage import add_usage, usage_of_call
 from taskwarden.graph.workflow import Workflow
-from taskwarden.tools.executor import GatedCall, execute, gate_call, idempotency_key, validate_args
+from taskwarden.tools.executor import GatedCall, ToolExecution, execute, gate_call, idempotency_key, validate_args
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 
 APPROVAL_DECISIONS = ("approve", "edit", "reject", "response")
@@ -70,6 +70,9 @@ def build_worker_graph(engine: Engine) -> Any:
             reason = f"task step limit reached ({budgets.max_task_steps} model calls in one attempt)"
         if reason:
             return {"stop": {"kind": "budget", "reason": reason}}
+        failures = failure_streak(state.get("actions", []))
+        if len(failures) >= budgets.max_tool_failures:
+            return {"stop": tool_failures_stop(failures)}
         role = workflow.role(state["task"]["role"])
         model = provider.get("worker", context)
         specs = workflow.registry.for_role(role)
@@ -83,6 +86,7 @@ def build_worker_graph(engine: Engine) -> Any:
         reply = model.invoke(messages)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        emit_model_call("worker", reply, time.monotonic() - started, task_id=state["task"]["id"])
         for call in reply.tool_calls:
             emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
         update = {"worker_messages": [reply], "usage": usage_of_call(reply, time.monotonic() - started)}
@@ -95,23 +99,29 @@ def build_worker_graph(engine: Engine) -> Any:
         task, role = state["task"], workflow.role(state["task"]["role"])
         reply = state["worker_messages"][-1]
         gated = [gate_call(call, role, workflow.registry, workflow.gate) for call in reply.tool_calls]
+        for call in gated:  # the gate's verdict on every call, recorded before anyone is asked
+            emit("policy_decision", task_id=task["id"], tool=call.name, args=call.args, call_id=call.call_id,
+                 outcome=call.decision.outcome, reason=call.refusal or call.decision.reason)
         decisions = _ask_approvals(gated, task)
         thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
         messages, actions = [], []
         try:
             for call in gated:
-                outcome, observation, args = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
-                                                      workflow, ledger)
+                outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
+                                                           workflow, ledger)
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
                                             status="error" if outcome in ("refused", "error", "invalid") else "success"))
                 actions.append(ActionRecord(tool=call.name, args=args, outcome=outcome,
-                                            summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}"))
+                                            summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}",
+                                            **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {})))
                 emit("tool_result", task_id=task["id"], tool=call.name, outcome=outcome, result=observation[:500])
         except UncertainExecution as exc:
             return {"worker_messages": messages, "actions": actions,
                     "stop": {"kind": "uncertain_side_effect", "reason": str(exc)},
-                    "usage": {"seconds": time.monotonic() - started}}
-        return {"worker_messages": messages, "actions": actions, "usage": {"seconds": time.monotonic() - started}}
+                    "usage": {"seconds": time.monotonic() - started},
+                    "reviews": approval_records(gated, decisions, task["id"])}
+        return {"worker_messages": messages, "actions": actions, "usage": {"seconds": time.monotonic() - started},
+                "reviews": approval_records(gated, decisions, task["id"])}
 
     def finish(state: WorkerState) -> dict[str, Any]:
         task = dict(state["task"])
@@ -120,6 +130,8 @@ def build_worker_graph(engine: Engine) -> Any:
         last = state.get("worker_messages", [])[-1:] or [None]
         if stop:
             seen = [m.content for m in state.get("worker_messages", []) if isinstance(m, ToolMessage)][-3:]
+            if stop.get("errors"):  # the whole error history, not just the last observations
+                seen = [_describe_failure(error) for error in stop["errors"]]
             task.update(status="escalated", actions=actions, escalation={
                 **stop, "task_id": task["id"],
                 "what_was_done": [a["summary"] for a in actions],
@@ -159,6 +171,38 @@ def _missing_required_calls(required: tuple[str, ...], state: WorkerState) -> li
     return [tool for tool in required if tool not in ran]
 
 
+def failure_streak(actions: list[ActionRecord]) -> list[ActionRecord]:
+    """The failed tool calls (`error`) since the last call that ran, in this attempt.
+
+    Refused, invalid and rejected calls never ran: they neither count nor reset the streak (the
+    step limit stops a model that keeps making them).
+    """
+    streak: list[ActionRecord] = []
+    for action in actions:
+        if action["outcome"] == "error":
+            streak.append(action)
+        elif action["outcome"] in ("executed", "replayed"):
+            streak = []
+    return streak
+
+
+def tool_failures_stop(failures: list[ActionRecord]) -> dict[str, Any]:
+    """The escalation for a task whose tool calls keep failing, with every failed call's errors."""
+    tools = sorted({a["tool"] for a in failures})
+    return {"kind": "tool_failures",
+            "reason": f"{len(failures)} tool calls in a row failed ({', '.join(tools)}); a human must look at the tools "
+                      "or the task",
+            "errors": [{"tool": a["tool"], "args": a["args"], "attempts": a.get("attempts", 1),
+                        "errors": a.get("errors") or [a["summary"]]} for a in failures]}
+
+
+def _describe_failure(error: dict[str, Any]) -> str:
+    attempts = error.get("attempts", 1)
+    history = "; ".join(f"#{i} {e[:300]}" for i, e in enumerate(error.get("errors", []), 1))
+    plural = "s" if attempts != 1 else ""
+    return f"{error['tool']}({_fmt(error.get('args', {}))}) failed after {attempts} attempt{plural}: {history}"
+
+
 def route_after_run_tools(state: WorkerState) -> Literal["call_model", "finish"]:
     return "finish" if state.get("stop") else "call_model"
 
@@ -174,33 +218,48 @@ def _ask_approvals(gated: list[GatedCall], task: dict[str, Any]) -> dict[str, di
         kind="tool_approval", task_id=task["id"],
     )
     emit("review_requested", kind="tool_approval", task_id=task["id"], actions=request["action_requests"])
-    return {c.call_id: d for c, d in zip(pending, ask_human(request))}
+    decisions = ask_human(request)
+    for call, decision in zip(pending, decisions):
+        emit("review_decided", kind="tool_approval", task_id=task["id"], tool=call.name, decision=decision["type"],
+             message=decision.get("message", ""), edited_args=decision.get("edited_action", {}).get("args"))
+    return {c.call_id: d for c, d in zip(pending, decisions)}
+
+
+def approval_records(gated: list[GatedCall], decisions: dict[str, dict[str, Any]], task_id: str) -> list[dict[str, Any]]:
+    """The human decisions on this step's calls, as the run's `reviews` records (audit and memory)."""
+    return [{"kind": "tool_approval", "task_id": task_id, "action": call.name, "args": call.args,
+             "decision": decision["type"], "message": decision.get("message", ""),
+             "edited_args": decision.get("edited_action", {}).get("args")}
+            for call in gated if (decision := decisions.get(call.call_id))]
 
 
 def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thread_id: str,
-             workflow: Workflow, ledger: Ledger) -> tuple[str, str, dict[str, Any]]:
-    """Apply the gate's outcome and any human decision; run the call if it may run."""
+             workflow: Workflow, ledger: Ledger) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
+    """Apply the gate's outcome and any human decision; run the call if it may run.
+
+    Returns (outcome, observation, arguments, the execution if the tool ran)."""
     if call.refusal:
-        return ("invalid" if call.spec else "refused"), call.refusal, call.args
+        return ("invalid" if call.spec else "refused"), call.refusal, call.args, None
     if call.decision.outcome == "forbid":
-        return "refused", f"Refused by policy: {call.decision.reason}. Do not retry this call.", call.args
+        return "refused", f"Refused by policy: {call.decision.reason}. Do not retry this call.", call.args, None
     args, note = call.args, ""
     if call.decision.outcome == "require_approval":
         assert decision is not None
         if decision["type"] in ("reject", "response"):
             said = decision.get("message") or "no reason given"
-            return "rejected", f"A human reviewer did not approve this call and says: {said}", call.args
+            return "rejected", f"A human reviewer did not approve this call and says: {said}", call.args, None
         if decision["type"] == "edit":
             try:
                 args = validate_args(call.spec, decision["edited_action"]["args"])
             except ValueError as exc:
-                return "invalid", f"The reviewer's edited arguments are invalid: {exc}", decision["edited_action"]["args"]
+                return ("invalid", f"The reviewer's edited arguments are invalid: {exc}", decision["edited_action"]["args"],
+                        None)
             if workflow.gate.check(call.name, args).outcome == "forbid":
-                return "refused", "Refused by policy after the reviewer's edit.", args
+                return "refused", "Refused by policy after the reviewer's edit.", args, None
             note = " (arguments edited by a human reviewer)"
     key = idempotency_key(thread_id, task_id, call.name, args)
-    outcome, observation = execute(call.spec, args, key, ledger)
-    return outcome, observation + note, args
+    ran = execute(call.spec, args, key, ledger)
+    return ran.outcome, ran.observation + note, args, ran
 
 
 def _fmt(args: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from taskwarden.graph import build_workflow
+from taskwarden.graph.audit import AuditLog
 from taskwarden.testing import ScriptedChatModel
 from taskwarden.tools.ledger import Ledger
 from taskwarden.workflows.refunds.workflow import refund_desk
@@ -21,18 +22,25 @@ def refunds_db(tmp_path):
 
 
 @pytest.fixture
-def make_graph(tmp_path, refunds_db):
+def audit_log(tmp_path):
+    """The audit log the test's graphs record to (never the one in the user's data directory)."""
+    return AuditLog(tmp_path / "audit.db")
+
+
+@pytest.fixture
+def make_graph(tmp_path, refunds_db, audit_log):
     """Build a graph on scripted models: make_graph(orchestrator=[...], worker=[...], evaluator=[...])."""
     made: list[ScriptedChatModel] = []
 
-    def build(*, orchestrator=(), worker=(), evaluator=(), workflow=None, **workflow_changes):
+    def build(*, orchestrator=(), worker=(), evaluator=(), workflow=None, store=None, **workflow_changes):
         models = {role: ScriptedChatModel(script=list(steps))
                   for role, steps in (("orchestrator", orchestrator), ("worker", worker), ("evaluator", evaluator))}
         made.extend(models.values())
         wf = workflow or refund_desk(refunds_db, today=lambda: TODAY)
         for key, value in workflow_changes.items():
             setattr(wf, key, value)
-        graph = build_workflow(wf, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "ledger.db"))
+        graph = build_workflow(wf, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "ledger.db"),
+                               store=store, audit=audit_log)
         return graph, models
 
     yield build
