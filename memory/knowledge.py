@@ -16,6 +16,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.store.base import BaseStore, PutOp
 
+from taskwarden.tools.registry import ToolSpec, tool_spec
+
 NAMESPACE = ("knowledge",)
 MAX_CHARS = 1200
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst", ".text"}
@@ -56,6 +58,34 @@ def knowledge_tool(store: BaseStore, *, limit: int = 4, namespace: tuple[str, ..
                            for i, h in enumerate(hits, start=1))
 
     return StructuredTool.from_function(run, name="search_knowledge")
+
+
+class _DefaultMemory(BaseStore):
+    """The default memory store, opened on first use (building a workflow does not open Chroma)."""
+
+    def __init__(self) -> None:
+        self._store: BaseStore | None = None
+
+    def _open(self) -> BaseStore:
+        if self._store is None:
+            from taskwarden.memory import default_store
+
+            self._store = default_store()
+        return self._store
+
+    def batch(self, ops: Iterable[Any]) -> list[Any]:
+        return self._open().batch(ops)
+
+    async def abatch(self, ops: Iterable[Any]) -> list[Any]:
+        return await self._open().abatch(ops)
+
+
+def knowledge_tools(store: BaseStore | None = None, *, limit: int = 4,
+                    namespace: tuple[str, ...] = NAMESPACE) -> list[ToolSpec]:
+    """`search_knowledge` as a read-only `ToolSpec` for a workflow's roles (in YAML:
+    ``import: taskwarden.memory.knowledge:knowledge_tools()``); without `store`, the default memory."""
+    tool = knowledge_tool(store if store is not None else _DefaultMemory(), limit=limit, namespace=namespace)
+    return [tool_spec(tool, risk="read", scopes=("knowledge:read",))]
 
 
 def read_text(path: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskwarden.memory.episodes import describe_action, lessons_from, namespace, recall, record_episode
-from taskwarden.memory.knowledge import add_documents, chunk_text, knowledge_tool, search_knowledge
+from taskwarden.memory.knowledge import add_documents, chunk_text, knowledge_tool, knowledge_tools, search_knowledge
 
 REJECTED = {
     "goal": "Refund order A1001 for $250 to alice@example.com, the blender arrived broken",
@@ -141,3 +141,18 @@ def test_knowledge_tool(store, documents):
     answer = tool.invoke({"query": "photo of damaged item"})
     assert answer.startswith("[1] refunds.md #2 (Damaged goods)") and "photo of the damage" in answer
     assert "No relevant passages" in knowledge_tool(store, namespace=("empty",)).invoke({"query": "x"})
+
+
+def test_knowledge_tools_for_workflows_search_the_default_memory(tmp_path, monkeypatch, documents):
+    """The ToolSpec a workflow grants to its roles: read-only, and the default store opens on first use."""
+    from taskwarden.memory import default_store
+
+    monkeypatch.setenv("TASKWARDEN_HOME", str(tmp_path / "home"))
+    (spec,) = knowledge_tools(limit=1)
+    assert (spec.name, spec.risk, spec.scopes) == ("search_knowledge", "read", ("knowledge:read",))
+    assert not (tmp_path / "home" / "memory").exists(), "nothing is opened before the first search"
+    store = default_store()
+    add_documents(store, [documents / "refunds.md"])
+    store.close()
+    assert "photo of the damage" in spec.tool.invoke({"query": "photo of damaged item"})
+
