@@ -43,7 +43,8 @@ from taskwarden.tools.ledger import Ledger
 def workflow_builder(workflow: Workflow, *, models: dict[str, BaseChatModel | str] | None = None,
                      ledger: Ledger | None = None) -> StateGraph:
     """The uncompiled graph of `workflow`. `models` maps roles to chat models or specs (tests pass fakes)."""
-    engine = Engine(workflow=workflow, models=ModelProvider(models, workflow.models), ledger=ledger or default_ledger())
+    engine = Engine(workflow=workflow, models=ModelProvider(models, workflow.models, workflow.redact),
+                    ledger=ledger or default_ledger())
     builder = StateGraph(RunState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     builder.add_node("intake", make_intake(engine))
     builder.add_node("recall", make_recall(engine))

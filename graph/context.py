@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskwarden.graph.usage import Budgets
+from taskwarden.tools.redact import RedactionLevel, check_level
 
 
 @dataclass(kw_only=True)
@@ -28,6 +29,12 @@ class Context:
     max_cost_usd: float | None = None
     max_wall_seconds: float | None = None
     max_tool_failures: int | None = None
+    redact: RedactionLevel | None = None
+    """What models may see in this run: ``secrets``, ``pii`` or ``off`` (see `Workflow.redact`)."""
+
+    def __post_init__(self) -> None:
+        if self.redact is not None:
+            check_level(self.redact)
 
     def budgets(self, base: Budgets) -> Budgets:
         return base.with_overrides(max_steps=self.max_steps, max_revisions=self.max_revisions,

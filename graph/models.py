@@ -1,4 +1,5 @@
-"""Which chat model each role uses in a run: explicit instances first, then resolved specs."""
+"""Which chat model each role uses in a run (explicit instances first, then resolved specs), wrapped
+so that it sees only what the run's redaction level allows (graph/redacting_model.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from taskwarden.graph.context import Context
+from taskwarden.graph.redacting_model import RedactingChatModel, pseudonym_key, redacting
+from taskwarden.tools.redact import RedactionLevel, check_level
 
 DEFAULT_SPEC = "local"
 
 
 class ModelProvider:
-    """Resolves a role's model: an instance given to the builder, else a spec, turned into a model once."""
+    """Resolves a role's model: an instance given to the builder, else a spec, turned into a model once;
+    `get` wraps it at the run's redaction level (`workflow_redact` unless the run's context says)."""
 
     def __init__(self, overrides: dict[str, BaseChatModel | str] | None = None,
-                 workflow_specs: dict[str, str] | None = None) -> None:
+                 workflow_specs: dict[str, str] | None = None, workflow_redact: str = "secrets") -> None:
         self.overrides = dict(overrides or {})
         self.workflow_specs = dict(workflow_specs or {})
+        self.workflow_redact = check_level(workflow_redact)
         self._cache: dict[str, BaseChatModel] = {}
         self._lock = threading.Lock()
 
@@ -35,7 +40,17 @@ class ModelProvider:
             or DEFAULT_SPEC
         )
 
-    def get(self, role: str, context: Context) -> BaseChatModel:
+    def redaction_for(self, context: Context) -> RedactionLevel:
+        """The run's redaction level: the context's, else the workflow's."""
+        return check_level(context.redact or self.workflow_redact)
+
+    def get(self, role: str, context: Context) -> BaseChatModel | RedactingChatModel:
+        """The role's model as the engine calls it: redacting at the run's level (itself for ``off``)."""
+        level = self.redaction_for(context)
+        return redacting(self.model(role, context), level, pseudonym_key() if level == "pii" else b"")
+
+    def model(self, role: str, context: Context) -> BaseChatModel:
+        """The role's model itself, unwrapped."""
         override = self.overrides.get(role)
         if isinstance(override, BaseChatModel):
             return override

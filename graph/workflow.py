@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from pydantic import BaseModel
+
 from taskwarden.graph.usage import Budgets
+from taskwarden.tools.expressions import ExpressionError, compile_expression
 from taskwarden.tools.policy import PolicyGate, PolicyRule
+from taskwarden.tools.redact import REDACTION_LEVELS, RedactionLevel
 from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
 
 MODEL_ROLES = ("orchestrator", "worker", "evaluator")
@@ -33,6 +37,17 @@ class Workflow:
     validate_request: Callable[[str], str | None] | None = None
     """Returns an error message for a request this workflow cannot take, or None."""
     sample_requests: list[str] = field(default_factory=list)
+    input_schema: type[BaseModel] | None = None
+    """What a webhook payload must look like (a Pydantic model); None: ``{"request": str, ...}``. The run's
+    request is the model's ``to_request()`` if it has one, else its ``request`` field, else the payload
+    as JSON. See taskwarden.serve.triggers."""
+    trigger_filter: str | None = None
+    """Which trigger events start a run, in the policy expression language over the event's fields,
+    e.g. ``source == 'web form'``; other events are acknowledged and ignored."""
+    redact: RedactionLevel = "secrets"
+    """What models see (a run's ``Context(redact=...)`` overrides it): ``secrets`` masks card numbers and
+    secrets; ``pii`` also replaces e-mail addresses and phone numbers with placeholders, restored in
+    what the model writes; ``off`` sends everything as it is. See taskwarden.graph.redacting_model."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -52,6 +67,13 @@ class Workflow:
         bad_roles = [role for role in self.models if role not in MODEL_ROLES]
         if bad_roles:
             raise ValueError(f"workflow {self.name!r}: models may be set for {MODEL_ROLES}, not {bad_roles}")
+        if self.redact not in REDACTION_LEVELS:
+            raise ValueError(f"workflow {self.name!r}: redact must be one of {list(REDACTION_LEVELS)}, "
+                             f"not {self.redact!r}")
+        try:
+            self.trigger_expression = compile_expression(self.trigger_filter) if self.trigger_filter else None
+        except ExpressionError as exc:
+            raise ValueError(f"workflow {self.name!r}: trigger_filter: {exc}") from None
         self.gate = PolicyGate(tuple(self.policies))
 
     def role(self, name: str) -> Role:

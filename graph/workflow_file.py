@@ -27,10 +27,13 @@ required)::
         send_email when to not in allowlist -> forbid
     budgets: {max_steps: 30}
     models: {worker: openai:gpt-4o-mini}
+    redact: secrets                          # what models see: secrets (default), pii or off
     plan_hint: ...
     answer_from: {tool: draft_reply, argument: message}
     validate_request: my_package.checks:request_problem
     sample_requests: [...]
+    input_schema: my_package.schemas:Ticket  # a Pydantic model webhook payloads must match
+    trigger_filter: source == 'web form'     # which trigger events start a run (policy expression)
 
 Relative paths (``./x.py`` imports, an MCP server's working directory) resolve against the file's
 folder. Every problem is reported as a `WorkflowFileError` naming the file and the key.
@@ -58,6 +61,7 @@ from taskwarden.graph.workflow import Workflow
 from taskwarden.tools.mcp import McpLoadError, McpServer, load_mcp_tools
 from taskwarden.tools.policy import PolicyRule
 from taskwarden.tools.policy_text import PolicySyntaxError, check_constants, check_names, parse_policies, parse_rule
+from taskwarden.tools.redact import RedactionLevel
 from taskwarden.tools.registry import Risk, Role, ToolSpec, tool_spec
 
 KITS_MODULE = "taskwarden.tools.kits"
@@ -165,10 +169,13 @@ class WorkflowSpec(_Spec):
     policies: PoliciesSpec = PoliciesSpec()
     budgets: dict[str, int | float] = {}
     models: dict[str, str] = {}
+    redact: RedactionLevel = "secrets"
     plan_hint: str = ""
     answer_from: AnswerFrom | None = None
     validate_request: str | None = None
     sample_requests: list[str] = []
+    input_schema: str | None = None
+    trigger_filter: str | None = None
 
     @field_validator("policies", mode="before")
     @classmethod
@@ -223,13 +230,22 @@ def load_workflow(path: str | Path) -> Workflow:
             validate_request = _import(spec.validate_request, base)
         except Exception as exc:
             raise fail("validate_request", _describe(exc)) from exc
+    input_schema = None
+    if spec.input_schema:
+        try:
+            input_schema = _import(spec.input_schema, base)
+        except Exception as exc:
+            raise fail("input_schema", _describe(exc)) from exc
+        if not (isinstance(input_schema, type) and issubclass(input_schema, BaseModel)):
+            raise fail("input_schema", f"{spec.input_schema} is not a Pydantic model class")
     try:
         return Workflow(
             name=spec.name, description=spec.description, instructions=spec.instructions,
             roles=[_role(role) for role in spec.roles], tools=tools, policies=policies, budgets=budgets,
             plan_hint=spec.plan_hint, models=dict(spec.models),
             answer_from=(spec.answer_from.tool, spec.answer_from.argument) if spec.answer_from else None,
-            validate_request=validate_request, sample_requests=list(spec.sample_requests),
+            validate_request=validate_request, sample_requests=list(spec.sample_requests), redact=spec.redact,
+            input_schema=input_schema, trigger_filter=spec.trigger_filter,
         )
     except ValueError as exc:
         raise WorkflowFileError(f"{path}: {exc}") from exc

@@ -22,24 +22,32 @@ Two ways to redact, with the same detection:
 - masking, for logs and the audit trail: ``redact("mail alice@example.com")`` gives
   ``Redacted(text="mail [EMAIL]", counts={"EMAIL": 1})``;
 - pseudonyms, to keep personal data away from a model that must still refer to it:
-  ``Redactor().pseudonymize(text, names)`` replaces each distinct value with a stable placeholder
-  (``<EMAIL_1>``) recorded in `names` (a `Pseudonyms`), and ``names.restore_value(args)`` puts the
-  values back into a tool call's arguments before the tool runs.
+  ``Redactor().pseudonymize(text, names)`` replaces each distinct value with a placeholder recorded
+  in `names` (a `Pseudonyms`), and ``names.restore_value(args)`` puts the values back into a tool
+  call's arguments before the tool runs. ``Pseudonyms()`` numbers the values of one conversation
+  (``<EMAIL_1>``; store it to restore later); ``Pseudonyms(key=...)`` derives each placeholder from
+  the value (``<EMAIL_3f2a9c>``, `pseudonym`), so the same value gets the same placeholder in every
+  call, process and restart and nothing needs storing.
 
-`redact_for_model` masks only card numbers and secrets (a model never needs them) and keeps e-mail
-addresses and phone numbers, which tools look customers up by. It is not wired into what models
-see; that is the engine's choice to make.
+What a model sees is decided per call by `ModelRedaction` at a level (`REDACTION_LEVELS`):
+``secrets`` masks card numbers and secrets (a model never needs them; one it cannot see, it cannot
+leak through a tool) and keeps e-mail addresses and phone numbers, which tools look customers up by
+(that is `redact_for_model`); ``pii`` also replaces e-mail addresses and phone numbers with derived
+pseudonyms and restores them in what the model wrote; ``off`` changes nothing. The engine applies
+it to every model call (taskwarden.graph.redacting_model).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 KINDS = ("SECRET", "CARD", "EMAIL", "PHONE")
 
@@ -62,12 +70,18 @@ _SECRET_KEY = re.compile(r"(?i)(?:^|[_-])(?:api[_-]?key|apikey|secret|password|p
 
 _CARD = re.compile(r"(?<!\w)\d(?:[ -]?\d){12,18}(?!\w)")
 _ISSUER = re.compile(r"4|5|6|3(?:0[0-59]|[4-9])|2(?:22[1-9]|2[3-9]|[3-6]|7[01]|720)")
+_ID_GROUP_BEFORE = re.compile(r"[0-9A-Fa-f]{4}-$")
+_ID_GROUP_AFTER = re.compile(r"-[0-9A-Fa-f]{4}")
+"""A hex group joined by a dash: the digits are part of a UUID-like id, not a card number."""
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])")
 _PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9][\d ().-]{6,22}\d(?!\w)")
 _PHONE_INTL_SHAPE = re.compile(r"\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5}))+")
 _PHONE_NANP = re.compile(r"(?<![\w+.-])(?:1[ .-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![\w]|[.-]\d)")
-_PSEUDONYM = re.compile(r"<(SECRET|CARD|EMAIL|PHONE)_(\d+)>")
+_PSEUDONYM = re.compile(r"<(SECRET|CARD|EMAIL|PHONE)_([0-9a-f]+)>")
+"""A placeholder: numbered (``<EMAIL_1>``) or derived (``<EMAIL_3f2a9c>``)."""
+PSEUDONYM_DIGITS = 6
+"""Hex digits of a derived placeholder (24 bits); two values of one call that share them get 16."""
 
 
 @dataclass(frozen=True)
@@ -131,9 +145,18 @@ def _secrets(text: str) -> Iterable[tuple[int, int]]:
 
 def _cards(text: str) -> Iterable[tuple[int, int]]:
     for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _ISSUER.match(digits) and luhn_valid(digits):
-            yield match.span()
+        start, candidate = match.start(), match.group()
+        if _ID_GROUP_BEFORE.search(text, max(0, start - 5), start):
+            continue
+        while candidate:  # a trailing group may be an expiry or a code ("4111 1111 1111 1111 12/28")
+            digits = re.sub(r"\D", "", candidate)
+            if len(digits) < 13:
+                break
+            if _ISSUER.match(digits) and luhn_valid(digits) and not _ID_GROUP_AFTER.match(text, start + len(candidate)):
+                yield start, start + len(candidate)
+                break
+            shorter = re.sub(r"[ -]\d+$", "", candidate)
+            candidate = shorter if shorter != candidate else ""
 
 
 def _emails(text: str) -> Iterable[tuple[int, int]]:
@@ -157,15 +180,29 @@ _DETECTORS: dict[str, Callable[[str], Iterable[tuple[int, int]]]] = {
 }
 
 
-class Pseudonyms:
-    """A reversible mapping between values and placeholders (``<EMAIL_1>``); keep one per conversation.
+def pseudonym(kind: str, value: str, key: bytes = b"", *, digits: int = PSEUDONYM_DIGITS) -> str:
+    """The derived placeholder of a value: ``<EMAIL_3f2a9c>``, the first `digits` hex digits of the
+    HMAC-SHA256 (under `key`) of the kind and the normalised value (e-mails in lower case, card and
+    phone numbers as digits only). Without the key, nobody can test a guessed value against it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown redaction kind {kind!r}; known: {list(KINDS)}")
+    digest = hmac.new(key, f"{kind}:{_normalise(kind, value)}".encode(), hashlib.sha256).hexdigest()
+    return f"<{kind}_{digest[:digits]}>"
 
-    The same value always gets the same placeholder, so a model can refer to "<EMAIL_1>" across
-    turns; `restore` / `restore_value` put the values back (placeholders it does not know, e.g.
-    one a model made up, stay as they are). `to_dict` / `from_dict` store it (in run state).
+
+class Pseudonyms:
+    """A reversible mapping between values and placeholders.
+
+    The same value always gets the same placeholder, so a model can refer to it across turns;
+    `restore` / `restore_value` put the values back (placeholders it does not know, e.g. one a model
+    made up, stay as they are). Without a `key` placeholders are numbered per mapping (``<EMAIL_1>``):
+    keep one per conversation and store it (`to_dict` / `from_dict`). With a `key` they are derived
+    from the value (`pseudonym`): every mapping under the same key agrees, so one per model call is
+    enough and nothing needs storing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes | None = None) -> None:
+        self.key = key
         self._values: dict[str, str] = {}
         """placeholder -> original text"""
         self._placeholders: dict[tuple[str, str], str] = {}
@@ -174,13 +211,19 @@ class Pseudonyms:
     def placeholder(self, kind: str, value: str) -> str:
         key = (kind, _normalise(kind, value))
         if key not in self._placeholders:
-            number = 1 + sum(1 for k, _ in self._placeholders if k == kind)
-            token = f"<{kind}_{number}>"
+            if self.key is None:
+                token = f"<{kind}_{1 + sum(1 for k, _ in self._placeholders if k == kind)}>"
+            else:
+                token = pseudonym(kind, value, self.key)
+                if token in self._values:  # another value of this mapping has the same short digest
+                    token = pseudonym(kind, value, self.key, digits=16)
             self._placeholders[key] = token
             self._values[token] = value
         return self._placeholders[key]
 
     def restore(self, text: str) -> str:
+        if not self._values:
+            return text
         return _PSEUDONYM.sub(lambda m: self._values.get(m.group(), m.group()), text)
 
     def restore_value(self, value: Any) -> Any:
@@ -191,8 +234,8 @@ class Pseudonyms:
         return dict(self._values)
 
     @classmethod
-    def from_dict(cls, values: dict[str, str]) -> Pseudonyms:
-        names = cls()
+    def from_dict(cls, values: dict[str, str], key: bytes | None = None) -> Pseudonyms:
+        names = cls(key=key)
         for token, value in values.items():
             match = _PSEUDONYM.fullmatch(token)
             if not match:
@@ -306,6 +349,10 @@ def _walk(value: Any, on_text: Callable[[str], str]) -> Any:
 
 DEFAULT_REDACTOR = Redactor()
 MODEL_REDACTOR = Redactor(kinds=("SECRET", "CARD"))
+CONTACT_REDACTOR = Redactor(kinds=("EMAIL", "PHONE"))
+
+RedactionLevel = Literal["secrets", "pii", "off"]
+REDACTION_LEVELS: tuple[str, ...] = get_args(RedactionLevel)
 
 
 def redact(text: str) -> Redacted:
@@ -319,10 +366,49 @@ def redact_value(value: Any) -> Any:
 
 
 def redact_for_model(text: str) -> Redacted:
-    """Mask card numbers and secrets only: what a model never needs. E-mail addresses and phone
-    numbers stay, because tools look people up by them; to hide those too, pseudonymise them
-    (`Redactor().pseudonymize`) and restore the tool call's arguments before the tool runs."""
+    """Mask card numbers and secrets only: what a model never needs (the ``secrets`` level). E-mail
+    addresses and phone numbers stay, because tools look people up by them; the ``pii`` level
+    (`ModelRedaction`) pseudonymises those too."""
     return MODEL_REDACTOR.mask(text)
+
+
+def check_level(level: str) -> RedactionLevel:
+    """`level` if it is one of `REDACTION_LEVELS`, else ValueError."""
+    if level not in REDACTION_LEVELS:
+        raise ValueError(f"unknown redaction level {level!r}; known: {list(REDACTION_LEVELS)}")
+    return level  # type: ignore[return-value]
+
+
+class ModelRedaction:
+    """What one model call sees at a redaction level, and how its output gets the values back.
+
+    - ``secrets``: card numbers and secrets are masked (``[CARD]``, ``[SECRET]``; secret-named keys
+      of a value whole); nothing is restored, so a model can neither read nor pass one on.
+    - ``pii``: the same, and e-mail addresses and phone numbers become placeholders derived under
+      `key` (`pseudonym`); `restore` puts the values back into what the model wrote.
+    - ``off``: nothing changes.
+
+    Use one per model call: `hide` its inputs, then `restore` its output. The mapping holds only the
+    values that call's inputs contained, so a placeholder the model did not get stays as it is.
+    """
+
+    def __init__(self, level: str = "secrets", key: bytes = b"") -> None:
+        self.level = check_level(level)
+        self.names = Pseudonyms(key=key)
+
+    def hide(self, value: Any) -> Any:
+        """The text, or every string of a JSON-like value, as the model may see it."""
+        if self.level == "off":
+            return value
+        value = MODEL_REDACTOR.mask(value).text if isinstance(value, str) else MODEL_REDACTOR.mask_value(value)[0]
+        if self.level == "pii":
+            value = (CONTACT_REDACTOR.pseudonymize(value, self.names).text if isinstance(value, str)
+                     else CONTACT_REDACTOR.pseudonymize_value(value, self.names)[0])
+        return value
+
+    def restore(self, value: Any) -> Any:
+        """The text, or every string of a JSON-like value, with this call's placeholders put back."""
+        return self.names.restore_value(value) if len(self.names) else value
 
 
 class RedactingFilter(logging.Filter):

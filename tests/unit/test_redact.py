@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from taskwarden.tools.redact import (
     KINDS,
+    ModelRedaction,
     Pseudonyms,
     RedactingFilter,
     Redactor,
     luhn_valid,
+    pseudonym,
     redact,
     redact_for_model,
     redact_value,
 )
 
+CONTACTS = Redactor(kinds=("EMAIL", "PHONE"))
+
 
 @pytest.mark.parametrize("text, expected", [
     ("card 4111 1111 1111 1111, exp 12/28", "card [CARD], exp 12/28"),
     ("card 4111-1111-1111-1111", "card [CARD]"),
+    ("card 4111 1111 1111 1111 12/28 cvc 123", "card [CARD] 12/28 cvc 123"),  # an expiry after the number
+    ("card 4111 1111 1111 1111 123", "card [CARD] 123"),
     ("paid with 5555555555554444.", "paid with [CARD]."),
     ("amex 3782 822463 10005", "amex [CARD]"),
     ("mail Alice.M+refunds@example.co.uk.", "mail [EMAIL]."),
@@ -56,6 +63,13 @@ def test_secrets_and_personal_data_are_masked(text, expected):
     "version 1.2.3.4, host 192.168.100.200, port 8080",
     "sort key=created_at_timestamp_field, token=aaaaaaaaaaaaaaaaaaaa",  # not random-looking
     "the task-runner and monkey=business",
+    # the engine's own ids, as models see them in prompts and tool results
+    "thread 3f9c0a12d4e1, task t1, call call_4111111111111111, draft_id 4111111111111111x",
+    "run 41111111-1111-1111-4444-555555555555 and 11111111-2222-3333-4444-555555555555",  # UUIDs of digits only
+    "uuids 30394588-9604-4640-a59d-34fcc60d2c80, 49430346-8138-4088-8104-ac6ed2a38b58",
+    "idempotency key 9f86d081884c7d659a2feaa0c55ad015b3bf4f1b2b0b822cd15d6c15b0f00a08",
+    '{"refund_id": "R1002", "purchase_id": "P1002", "amount": 249.0, "purchased_on": "2026-11-09"}',
+    "<EMAIL_3f2a9c> and <PHONE_1>",  # placeholders are not data
 ])
 def test_ids_dates_amounts_and_timestamps_are_left_alone(text):
     assert redact(text).text == text
@@ -143,3 +157,71 @@ def test_log_records_are_redacted(capsys):
 def test_the_filter_leaves_clean_records_untouched():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "order %s: %s", ("P1002", 249.0), None)
     assert RedactingFilter().filter(record) and record.getMessage() == "order P1002: 249.0" and record.args
+
+
+def test_derived_pseudonyms_are_keyed_and_normalised():
+    key = b"k" * 32
+    token = pseudonym("EMAIL", "alice@example.com", key)
+    assert re.fullmatch(r"<EMAIL_[0-9a-f]{6}>", token)
+    assert pseudonym("EMAIL", "ALICE@example.com", key) == token, "the same address in other case"
+    assert pseudonym("PHONE", "+1 (415) 555-0132", key) == pseudonym("PHONE", "+1 415 555 0132", key)
+    assert pseudonym("EMAIL", "alice@example.com", b"other key") != token
+    assert pseudonym("EMAIL", "bob@example.com", key) != token
+    with pytest.raises(ValueError, match="unknown redaction kind"):
+        pseudonym("SSN", "123", key)
+
+
+def test_keyed_pseudonyms_agree_across_mappings_and_restore():
+    key = b"k" * 32
+    first, second = Pseudonyms(key=key), Pseudonyms(key=key)
+    text = "write to alice@example.com or +44 20 7946 0958"
+    hidden = CONTACTS.pseudonymize(text, first).text
+    assert hidden == CONTACTS.pseudonymize(text, second).text == (
+        f"write to {pseudonym('EMAIL', 'alice@example.com', key)} or {pseudonym('PHONE', '+44 20 7946 0958', key)}")
+    assert second.restore(hidden) == text
+    assert Pseudonyms.from_dict(first.to_dict(), key=key).restore(hidden) == text
+
+
+def test_two_values_with_the_same_short_digest_get_distinct_placeholders():
+    key, seen = b"collide", {}
+    for i in range(200_000):  # a 24-bit digest: a collision comes after a few thousand values
+        value = f"user{i}@example.com"
+        token = pseudonym("EMAIL", value, key)
+        if token in seen:
+            break
+        seen[token] = value
+    else:
+        pytest.fail("no collision found")
+    names = Pseudonyms(key=key)
+    hidden = CONTACTS.pseudonymize(f"{seen[token]} and {value}", names).text
+    first, second = hidden.split(" and ")
+    assert first == token and second == pseudonym("EMAIL", value, key, digits=16)
+    assert names.restore(hidden) == f"{seen[token]} and {value}"
+
+
+@pytest.mark.parametrize("level, expected", [
+    ("secrets", "alice@example.com, +1 415 555 0132, card [CARD], key [SECRET]"),
+    ("pii", "{email}, {phone}, card [CARD], key [SECRET]"),
+    ("off", "alice@example.com, +1 415 555 0132, card 4111111111111111, key sk-abcdefghijklmnopqrstuvwx"),
+])
+def test_model_redaction_levels(level, expected):
+    key = b"k" * 32
+    text = "alice@example.com, +1 415 555 0132, card 4111111111111111, key sk-abcdefghijklmnopqrstuvwx"
+    call = ModelRedaction(level, key)
+    hidden = call.hide(text)
+    assert hidden == expected.format(email=pseudonym("EMAIL", "alice@example.com", key),
+                                     phone=pseudonym("PHONE", "+1 415 555 0132", key))
+    restored = call.restore(hidden)
+    assert restored == (text.replace("4111111111111111", "[CARD]").replace("sk-abcdefghijklmnopqrstuvwx", "[SECRET]")
+                        if level != "off" else text), "contact details come back; cards and secrets never do"
+
+
+def test_model_redaction_of_values_masks_secret_named_keys_and_restores_placeholders():
+    call = ModelRedaction("pii", b"k" * 32)
+    hidden = call.hide({"email": "alice@example.com", "password": "hunter2", "amount": 249.0, "ids": ["P1002"]})
+    token = pseudonym("EMAIL", "alice@example.com", b"k" * 32)
+    assert hidden == {"email": token, "password": "[SECRET]", "amount": 249.0, "ids": ["P1002"]}
+    assert call.restore({"to": [token], "note": f"mail {token}, not <EMAIL_000000>"}) == {
+        "to": ["alice@example.com"], "note": "mail alice@example.com, not <EMAIL_000000>"}
+    with pytest.raises(ValueError, match="unknown redaction level"):
+        ModelRedaction("everything")
