@@ -318,12 +318,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _register_model_commands(sub: Any) -> None:
-    """`taskwarden model ...` and `taskwarden memory ...` come from their packages."""
+    """`taskwarden model ...`, `taskwarden memory ...` and `taskwarden serve` come from their packages."""
     from taskwarden.memory.cli import register as register_memory
     from taskwarden.models.cli import register as register_model
+    from taskwarden.serve.cli import register as register_serve
 
     register_model(sub)
     register_memory(sub)
+    register_serve(sub)
 
 
 def _model_errors() -> tuple[type[Exception], ...]:
