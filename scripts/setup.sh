@@ -24,4 +24,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 else
   .venv/bin/python -m pip install --quiet --no-deps -e . 2>/dev/null
 fi
+# The browser tests (tests/integration/test_playground_browser.py) drive the system Chromium with
+# Playwright: install Debian's `chromium` once; they skip when it is missing.
+if [[ ",$extras," == *",test,"* ]] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium for the browser tests (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "setup: could not install chromium; the browser tests will skip" >&2
+  else
+    echo "setup: no chromium: the browser tests will skip (install it: sudo apt-get install -y chromium)" >&2
+  fi
+fi
 echo "setup: ready (.venv)"
