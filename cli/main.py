@@ -16,8 +16,14 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.types import Command
 
 from taskwarden.cli.audit import register as register_audit
-from taskwarden.cli.driver import (Reviewer, drive, interactive_reviewer, rule_reviewer, stdin_is_interactive,
-                                   stop_reviewer)
+from taskwarden.cli.driver import (
+    Reviewer,
+    drive,
+    interactive_reviewer,
+    rule_reviewer,
+    stdin_is_interactive,
+    stop_reviewer,
+)
 from taskwarden.cli.errors import UsageError
 from taskwarden.cli.logs import configure_logging
 from taskwarden.cli.render import EventPrinter, describe_review
@@ -27,8 +33,14 @@ from taskwarden.graph.builder import build_workflow
 from taskwarden.graph.context import Context
 from taskwarden.graph.hitl import InvalidDecision, parse_decisions
 from taskwarden.graph.intake import request_problem
-from taskwarden.workflows import (UnknownWorkflow, WorkflowFileError, get_workflow, reset_demo_data, workflow_names,
-                                  workflow_ref)
+from taskwarden.workflows import (
+    UnknownWorkflow,
+    WorkflowFileError,
+    get_workflow,
+    reset_demo_data,
+    workflow_names,
+    workflow_ref,
+)
 
 EXIT = {"completed": 0, "rejected": 0, "incomplete": 1, "invalid": 2, "waiting": 3}
 

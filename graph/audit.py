@@ -32,9 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from taskwarden.tools.redact import redact_value
-
 from taskwarden.paths import data_home
+from taskwarden.tools.redact import redact_value
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,12 @@ from taskwarden.graph.models import ModelProvider
 from taskwarden.graph.orchestrate import make_orchestrate
 from taskwarden.graph.persistence import default_ledger, sqlite_checkpointer
 from taskwarden.graph.review import make_human_review
-from taskwarden.graph.routing import (route_after_evaluate, route_after_human_review, route_after_intake,
-                                      route_after_orchestrate)
+from taskwarden.graph.routing import (
+    route_after_evaluate,
+    route_after_human_review,
+    route_after_intake,
+    route_after_orchestrate,
+)
 from taskwarden.graph.state import InputState, OutputState, RunState
 from taskwarden.graph.worker import build_worker_graph
 from taskwarden.graph.workflow import Workflow

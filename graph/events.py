@@ -11,6 +11,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langgraph.config import get_config, get_stream_writer
+
 from taskwarden.graph.audit import record_event
 from taskwarden.graph.usage import usage_of_call
 

@@ -9,7 +9,8 @@ they do nothing. Memory never decides a run's fate: a store that fails is report
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -18,7 +19,8 @@ from taskwarden.graph.context import Context
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit
 from taskwarden.graph.state import RunState
-from taskwarden.memory.episodes import record_episode, recall as recall_lessons
+from taskwarden.memory.episodes import recall as recall_lessons
+from taskwarden.memory.episodes import record_episode
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ Decisions by escalation kind:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit

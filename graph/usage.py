@@ -87,10 +87,10 @@ class Budgets:
             if getattr(self, item.name) <= 0:
                 raise ValueError(f"budget {item.name} must be positive, got {getattr(self, item.name)!r}")
 
-    def with_overrides(self, **overrides: Any) -> "Budgets":
+    def with_overrides(self, **overrides: Any) -> Budgets:
         return replace(self, **{key: value for key, value in overrides.items() if value is not None})
 
-    def scaled(self, factor: int) -> "Budgets":
+    def scaled(self, factor: int) -> Budgets:
         """The budgets after a reviewer granted `factor - 1` extensions."""
         if factor <= 1:
             return self

@@ -17,12 +17,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from taskwarden.agents.prompts import (DEPENDENCIES_SECTION, FEEDBACK_SECTION, MUST_CALL_REMINDER,
-                                      PREVIOUS_ACTIONS_SECTION, WORKER_PROMPT, WORKER_REQUEST)
+from taskwarden.agents.prompts import (
+    DEPENDENCIES_SECTION,
+    FEEDBACK_SECTION,
+    MUST_CALL_REMINDER,
+    PREVIOUS_ACTIONS_SECTION,
+    WORKER_PROMPT,
+    WORKER_REQUEST,
+)
 from taskwarden.graph.context import Context, context_of
+from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit, emit_model_call
 from taskwarden.graph.hitl import action_request, ask_human, hitl_request
-from taskwarden.graph.engine import Engine
 from taskwarden.graph.state import ActionRecord, WorkerInput, WorkerOutput, WorkerState
 from taskwarden.graph.usage import add_usage, usage_of_call
 from taskwarden.graph.workflow import Workflow

@@ -11,8 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from taskwarden.memory.embeddings import (EmbeddingsUnavailable, MiniLMEmbeddings, embedding_identity,
-                                          embeddings_from_spec)
+from taskwarden.memory.embeddings import (
+    EmbeddingsUnavailable,
+    MiniLMEmbeddings,
+    embedding_identity,
+    embeddings_from_spec,
+)
 from taskwarden.memory.reembed import reembed
 from taskwarden.memory.store import ChromaStore, EmbeddingMismatchError, default_index
 

@@ -22,8 +22,21 @@ from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import (BaseStore, GetOp, IndexConfig, ListNamespacesOp, Op, PutOp, Result, SearchOp,
-                                  TTLConfig, ensure_embeddings, get_text_at_path, tokenize_path, validate_op_namespace)
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    ensure_embeddings,
+    get_text_at_path,
+    tokenize_path,
+    validate_op_namespace,
+)
 
 from taskwarden.memory import layout as L
 from taskwarden.memory.embeddings import MiniLMEmbeddings, embedding_identity, embeddings_from_spec

@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from taskwarden.serve.metrics import RunRecord, load_rows, runs_from_rows, summarize
-from taskwarden.tools.kits.outbox import Outbox
 
 from taskwarden.paths import data_home
+from taskwarden.serve.metrics import RunRecord, load_rows, runs_from_rows, summarize
+from taskwarden.tools.kits.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

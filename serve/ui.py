@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
+
 from taskwarden.serve import alerts, metrics
 
 STATIC = Path(__file__).resolve().parent / "static"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, StructuredTool
 
@@ -95,7 +96,7 @@ class ToolRegistry:
     specs: dict[str, ToolSpec] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, specs: list[ToolSpec]) -> "ToolRegistry":
+    def of(cls, specs: list[ToolSpec]) -> ToolRegistry:
         registry = cls()
         for spec in specs:
             if spec.name in registry.specs:

@@ -18,7 +18,7 @@ from taskwarden.memory import ChromaStore, EmbeddingMismatchError, MiniLMEmbeddi
 pytestmark = pytest.mark.integration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "memory"))
-from memory_helpers import CORPUS, HashEmbeddings
+from memory_helpers import CORPUS, HashEmbeddings  # noqa: E402 - after the sys.path insertion above
 
 
 def free_port() -> int:

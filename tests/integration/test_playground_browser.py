@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from langgraph_server import ROOT, taskwarden_serve
+
 from taskwarden.workflows.refunds.db import refunds_for, seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

@@ -17,11 +17,10 @@ import pytest
 from langgraph.pregel.remote import RemoteGraph
 from langgraph.types import Command
 from langgraph_sdk import get_sync_client
+from langgraph_server import taskwarden_serve
 
 from taskwarden.serve.signatures import SIGNATURE_HEADER, sign
 from taskwarden.workflows.refunds.db import refunds_for
-
-from langgraph_server import taskwarden_serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from langgraph_sdk import get_sync_client
+from langgraph_server import langgraph_dev
 
 from taskwarden.memory import default_store
-
-from langgraph_server import langgraph_dev
 
 pytestmark = pytest.mark.integration
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from langgraph.store.memory import InMemoryStore
+from memory_helpers import CORPUS
 
 from taskwarden.memory import ChromaStore, MiniLMEmbeddings
-
-from memory_helpers import CORPUS
 
 STORE_KINDS = ["chroma", "inmemory"]
 

@@ -9,10 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from memory_helpers import HashEmbeddings
 
 from taskwarden.memory import ChromaStore, EmbeddingMismatchError, default_store, reembed
-
-from memory_helpers import HashEmbeddings
 
 REPO = Path(__file__).resolve().parents[2]
 

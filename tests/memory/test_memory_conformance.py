@@ -13,10 +13,9 @@ import random
 import pytest
 from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
+from memory_helpers import CORPUS, HashEmbeddings
 
 from taskwarden.memory import ChromaStore
-
-from memory_helpers import CORPUS, HashEmbeddings
 
 
 def keys(results):

@@ -7,12 +7,15 @@ import math
 
 import pytest
 from langchain_core.embeddings import Embeddings
+from memory_helpers import HashEmbeddings
 
 from taskwarden.memory import filters
-from taskwarden.memory.embeddings import (EmbeddingsUnavailable, MiniLMEmbeddings, embedding_identity,
-                                          embeddings_from_spec)
-
-from memory_helpers import HashEmbeddings
+from taskwarden.memory.embeddings import (
+    EmbeddingsUnavailable,
+    MiniLMEmbeddings,
+    embedding_identity,
+    embeddings_from_spec,
+)
 
 
 def cosine(a, b):

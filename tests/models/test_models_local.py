@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.runnables import RunnableBinding
 from pydantic import BaseModel, Field
 from sample_tools import issue_refund, lookup_customer
+
 from taskwarden.models.errors import ModelCallError
 from taskwarden.models.local import LocalChatModel
 

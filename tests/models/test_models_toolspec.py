@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 from sample_tools import issue_refund, lookup_customer
+
 from taskwarden.models.toolspec import (
     FINAL_ANSWER,
     args_model_of,

@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from taskwarden.tools.kits import HostPattern, HttpKit
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+
 from taskwarden.tools.kits import Outbox, OutboxMessage
 from taskwarden.tools.ledger import Ledger
 from taskwarden.tools.policy import PolicyGate, forbid

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from taskwarden.tools.kits import PythonSandbox
 
 FAST = PythonSandbox(cpu_seconds=1, memory_mb=128, wall_seconds=30, max_output_bytes=1000)  # wall: a busy CI machine

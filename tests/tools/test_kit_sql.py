@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+
 from taskwarden.tools.kits import SqlKit
 
 

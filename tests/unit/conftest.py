@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from scripts import TODAY
 from taskwarden.graph import build_workflow
 from taskwarden.graph.audit import AuditLog
 from taskwarden.testing import ScriptedChatModel
 from taskwarden.tools.ledger import Ledger
 from taskwarden.workflows.refunds.workflow import refund_desk
-
-from scripts import TODAY
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import sqlite3
 
 import pytest
 from langgraph.types import Command
+
+from scripts import REFUND_PLAN, passes, refund, research
 from taskwarden.cli.main import main
 from taskwarden.graph.audit import AuditLog, AuditWriteError, audit_config
 from taskwarden.graph.events import emit
 from taskwarden.testing import ScriptedChatModel
 from taskwarden.workflows.refunds.db import refunds_for
-
-from scripts import REFUND_PLAN, passes, refund, research
 
 CFG = {"configurable": {"thread_id": "audit-1"}}
 REQUEST = {"messages": [("user", "alice@example.com: please refund my standing desk, order P1002")]}

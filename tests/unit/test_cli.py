@@ -109,10 +109,9 @@ def test_a_finished_thread_has_no_pending_review(paused, capsys):
 
 
 def test_a_failing_model_endpoint_gives_one_line_and_the_run_can_resume(home, capsys):
+    from scripts import REFUND_PLAN
     from taskwarden.models.errors import ModelCallError
     from taskwarden.testing import ScriptedChatModel, call, fail, say, structured
-
-    from scripts import REFUND_PLAN
 
     models = {"orchestrator": ScriptedChatModel(script=[REFUND_PLAN]),
               "worker": ScriptedChatModel(script=[call("lookup_customer", when="(t1)", email="alice@example.com"),

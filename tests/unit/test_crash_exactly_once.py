@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from scripts import TODAY
 from taskwarden.graph.persistence import sqlite_checkpointer
 from taskwarden.tools.executor import execute, idempotency_key
 from taskwarden.tools.ledger import Ledger
 from taskwarden.workflows.refunds.db import refunds_for, seed
 from taskwarden.workflows.refunds.tools import RefundDesk, refund_tools
-
-from scripts import TODAY
 
 CRASH_REFUND = Path(__file__).parents[1] / "fixtures" / "crash_refund.py"
 THREAD = "th-crash"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from langgraph.types import Command
 
+from scripts import REFUND_PLAN, passes, plan, refund, research
 from taskwarden.graph.usage import Budgets
 from taskwarden.testing import call, say, structured
 from taskwarden.workflows.refunds.db import refunds_for
 from taskwarden.workflows.refunds.prompts import RESEARCHER_CRITERIA
-
-from scripts import REFUND_PLAN, passes, plan, refund, research
 
 CFG = {"configurable": {"thread_id": "t-1"}}
 REQUEST = {"messages": [("user", "alice@example.com: refund order P1002, it arrived damaged")]}

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
+from test_cli import REQUEST as CLI_REQUEST
+from test_cli import cli
 
+from scripts import REFUND_PLAN, passes, plan, refund, research
 from taskwarden.graph.memory_nodes import episode_of
 from taskwarden.memory import default_store
 from taskwarden.memory.episodes import namespace
 from taskwarden.testing import say
 from taskwarden.workflows.refunds.db import refunds_for
-
-from scripts import REFUND_PLAN, passes, plan, refund, research
-from test_cli import REQUEST as CLI_REQUEST, cli
 
 REASON = "Customer already received store credit for P1002; never refund an order twice."
 FIRST = {"messages": [("user", "alice@example.com: refund order P1002, the standing desk arrived damaged")]}

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from langgraph.types import Command
+
+from scripts import REFUND_PLAN, passes, refund, research
 from taskwarden.graph.audit import AuditLog
 from taskwarden.serve import alerts, metrics
 from taskwarden.serve.alerts import Alert, AlertConfigError, AlertLog, AlertRules, check_alerts, evaluate
 from taskwarden.serve.metrics import AuditRow, RunRecord, compute_metrics, percentile, runs_from_rows, summarize
 from taskwarden.tools.kits.outbox import Outbox
-
-from scripts import REFUND_PLAN, passes, refund, research
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC).timestamp()
 HOUR = 3600.0

@@ -15,6 +15,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
+from scripts import REFUND_PLAN, TODAY, passes, plan, refund, research
 from taskwarden.agents.evaluator import evaluation_schema
 from taskwarden.graph.context import Context
 from taskwarden.graph.redacting_model import RedactingChatModel, hide_messages, pseudonym_key
@@ -24,8 +25,6 @@ from taskwarden.testing import ScriptedChatModel, call, say, structured
 from taskwarden.tools.redact import ModelRedaction, pseudonym
 from taskwarden.workflows.refunds.db import reply_drafts, seed
 from taskwarden.workflows.refunds.workflow import refund_desk
-
-from scripts import REFUND_PLAN, TODAY, passes, plan, refund, research
 
 CFG = {"configurable": {"thread_id": "t-redact"}}
 EMAIL = "alice@example.com"

@@ -6,6 +6,7 @@ import logging
 import re
 
 import pytest
+
 from taskwarden.tools.redact import (
     KINDS,
     ModelRedaction,

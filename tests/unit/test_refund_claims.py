@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from scripts import TODAY
 from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
 from taskwarden.workflows.refunds.db import reply_drafts
 from taskwarden.workflows.refunds.tools import RefundDesk
-
-from scripts import TODAY
 
 CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We have issued a refund of $249.",
           "Your refund of $79.00 has been processed.", "We will process your refund within 5 days.",

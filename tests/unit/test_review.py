@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from langgraph.types import Command
 
+from scripts import REFUND_PLAN, passes, refund, research
 from taskwarden.graph.hitl import InvalidDecision, parse_decisions
 from taskwarden.testing import say
 from taskwarden.workflows.refunds.db import refunds_for
-
-from scripts import REFUND_PLAN, passes, refund, research
 
 CFG = {"configurable": {"thread_id": "review-1"}}
 REQUEST = {"messages": [("user", "alice@example.com: please refund my standing desk, order P1002")]}

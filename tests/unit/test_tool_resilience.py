@@ -7,6 +7,7 @@ import threading
 import pytest
 from langgraph.types import Command
 
+from scripts import passes, plan
 from taskwarden.graph.context import Context
 from taskwarden.graph.usage import Budgets
 from taskwarden.graph.worker import failure_streak
@@ -15,8 +16,6 @@ from taskwarden.tools.executor import execute
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 from taskwarden.tools.registry import tool_spec
 from taskwarden.tools.resilience import TransientToolError, backoff_delay
-
-from scripts import passes, plan
 
 CFG = {"configurable": {"thread_id": "t-1"}}
 REQUEST = {"messages": [("user", "zoe@example.com: refund my order, it arrived damaged")]}

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scripts import TODAY
 from taskwarden.tools.executor import execute, gate_call, idempotency_key
 from taskwarden.tools.expressions import ExpressionError, compile_expression
 from taskwarden.tools.ledger import Ledger, UncertainExecution
@@ -13,8 +14,6 @@ from taskwarden.tools.policy import PolicyGate, forbid, require_approval
 from taskwarden.tools.registry import Role, ToolRegistry
 from taskwarden.workflows.refunds.db import refunds_for
 from taskwarden.workflows.refunds.tools import RefundDesk, refund_tools
-
-from scripts import TODAY
 
 
 def test_approval_rule_on_an_argument_threshold():

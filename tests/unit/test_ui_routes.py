@@ -8,6 +8,7 @@ import threading
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
 from taskwarden.serve import alerts, ui
 
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from scripts import REFUND_PLAN
 from taskwarden.cli.main import main
 from taskwarden.cli.runs import RunIndex
 from taskwarden.graph.workflow_file import WorkflowFileError, load_workflow
 from taskwarden.testing import ScriptedChatModel, call, say, structured
 from taskwarden.workflows import get_workflow
 from taskwarden.workflows.refunds.workflow import refund_desk
-
-from scripts import REFUND_PLAN
 
 EXAMPLE = Path(__file__).parents[2] / "workflows" / "examples" / "refunds.yaml"
 SAMPLE_CALLS = [

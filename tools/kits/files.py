@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import Field
+
 from taskwarden.tools.kits.spec import kit_spec
 from taskwarden.tools.registry import ToolSpec
 

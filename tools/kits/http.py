@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import httpx
 from pydantic import Field
+
 from taskwarden.tools.kits.spec import kit_spec
 from taskwarden.tools.registry import ToolSpec
 

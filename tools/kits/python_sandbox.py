@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
+
 from taskwarden.tools.kits import sandbox_child
 from taskwarden.tools.kits.spec import kit_spec
 from taskwarden.tools.registry import ToolSpec

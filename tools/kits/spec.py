@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.tools import StructuredTool
+
 from taskwarden.tools.registry import Risk, ToolSpec, tool_spec
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
+
 from taskwarden.tools.kits.spec import kit_spec
 from taskwarden.tools.registry import ToolSpec
 

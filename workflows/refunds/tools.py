@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -82,7 +83,7 @@ class RefundDesk:
         with closing(connect(self.db_path)) as conn, conn:
             conn.execute("INSERT INTO refunds VALUES (?, ?, ?, ?, ?)",
                          (refund_id, purchase_id, round(amount, 2), reason.strip() or "customer request",
-                          datetime.now(timezone.utc).isoformat()))
+                          datetime.now(UTC).isoformat()))
         return json.dumps({"refund_id": refund_id, "purchase_id": purchase_id, "amount": round(amount, 2),
                            "status": "refunded"})
 
@@ -116,7 +117,7 @@ class RefundDesk:
         self._check_refund_claims(recipient, message)
         with closing(connect(self.db_path)) as conn, conn:
             cursor = conn.execute("INSERT INTO reply_drafts (customer_id, message, created_at) VALUES (?, ?, ?)",
-                                  (recipient, message.strip(), datetime.now(timezone.utc).isoformat()))
+                                  (recipient, message.strip(), datetime.now(UTC).isoformat()))
         return json.dumps({"draft_id": cursor.lastrowid, "to": recipient, "saved": True})
 
     def _check_refund_claims(self, recipient: str, message: str) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 from taskwarden.graph.usage import Budgets
 from taskwarden.graph.workflow import Workflow
