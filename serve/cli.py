@@ -62,11 +62,20 @@ def server_command(config: Path, host: str, port: int) -> list[str]:
             "--no-reload", "--config", str(config)]
 
 
+TRACING_VARIABLES = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
+"""Any of these set (to anything) is the user's choice about LangSmith tracing, and is left as it is."""
+
+
 def server_env() -> dict[str, str]:
-    """The child's environment: the data directory made absolute (the child runs elsewhere), offline defaults."""
+    """The child's environment: the data directory made absolute (the child runs elsewhere), offline defaults.
+
+    LangSmith tracing stays off unless the environment asks for it: the LangGraph server would turn it on
+    by itself whenever ``LANGSMITH_API_KEY`` is set, so ``LANGSMITH_TRACING=false`` is added when no
+    tracing variable is set (docs/observability.md)."""
     env = {**os.environ, HOME_ENV: str(data_home().resolve())}
     env.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
-    env.setdefault("LANGSMITH_TRACING", "false")
+    if not any(env.get(name, "").strip() for name in TRACING_VARIABLES):
+        env["LANGSMITH_TRACING"] = "false"
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
