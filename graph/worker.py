@@ -92,10 +92,11 @@ def build_worker_graph(engine: Engine) -> Any:
         reply = model.invoke(messages)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
-        emit_model_call("worker", reply, time.monotonic() - started, task_id=state["task"]["id"])
+        seconds = time.monotonic() - started
+        emit_model_call("worker", reply, seconds, task_id=state["task"]["id"])
         for call in reply.tool_calls:
             emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
-        update = {"worker_messages": [reply], "usage": usage_of_call(reply, time.monotonic() - started)}
+        update = {"worker_messages": [reply], "usage": usage_of_call(reply, seconds)}
         if required and not reply.tool_calls:  # a model that ignored the forced choice is reminded, within budget
             update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
         return update
@@ -111,6 +112,8 @@ def build_worker_graph(engine: Engine) -> Any:
         decisions = _ask_approvals(gated, task)
         thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
         messages, actions = [], []
+        update: dict[str, Any] = {"worker_messages": messages, "actions": actions,
+                                  "reviews": approval_records(gated, decisions, task["id"])}
         try:
             for call in gated:
                 outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
@@ -121,13 +124,9 @@ def build_worker_graph(engine: Engine) -> Any:
                                             summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}",
                                             **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {})))
                 emit("tool_result", task_id=task["id"], tool=call.name, outcome=outcome, result=observation[:500])
-        except UncertainExecution as exc:
-            return {"worker_messages": messages, "actions": actions,
-                    "stop": {"kind": "uncertain_side_effect", "reason": str(exc)},
-                    "usage": {"seconds": time.monotonic() - started},
-                    "reviews": approval_records(gated, decisions, task["id"])}
-        return {"worker_messages": messages, "actions": actions, "usage": {"seconds": time.monotonic() - started},
-                "reviews": approval_records(gated, decisions, task["id"])}
+        except UncertainExecution as exc:  # the task stops and escalates with what ran so far
+            update["stop"] = {"kind": "uncertain_side_effect", "reason": str(exc)}
+        return {**update, "usage": {"seconds": time.monotonic() - started}}
 
     def finish(state: WorkerState) -> dict[str, Any]:
         task = dict(state["task"])
