@@ -69,3 +69,9 @@ Reply again with corrected JSON that follows the schema exactly."""
 STALL_FEEDBACK = "The result was empty. Do the task and give a concrete final answer."
 
 MUST_CALL_REMINDER = "Not done yet: this task requires calling {tools} before you answer. Call it now."
+
+GROUNDING_REMINDER = ("Not done yet: you answered without using a tool, but this task can change records and "
+                      "its answer must rest on what your tools report. Call the tool that does or checks what "
+                      "the task asks, then answer from its result.")
+"""Sent once when a worker that may change state answers before any tool call (it would report an
+action it never took: measured on the 1.5B model, "Refund issued. Refund ID: R001" with no call)."""

@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from taskwarden.agents.prompts import (
     DEPENDENCIES_SECTION,
     FEEDBACK_SECTION,
+    GROUNDING_REMINDER,
     MUST_CALL_REMINDER,
     PREVIOUS_ACTIONS_SECTION,
     WORKER_PROMPT,
@@ -84,8 +85,12 @@ def build_worker_graph(engine: Engine) -> Any:
         specs = workflow.registry.for_role(role)
         required = _missing_required_calls(role.must_call, state)
         if specs:
-            # a required tool not run yet is forced by name (constrained decoding guarantees the call)
-            model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": required[0]} if required else {}))
+            # a required tool not run yet is forced by name; after a grounding reminder, any tool
+            # (constrained decoding guarantees the call)
+            last = (state.get("worker_messages") or [None])[-1]
+            reminded = isinstance(last, HumanMessage) and last.content == GROUNDING_REMINDER
+            choice = required[0] if required else "any" if reminded else None
+            model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": choice} if choice else {}))
         messages = [SystemMessage(content=worker_system_prompt(workflow, state)),
                     HumanMessage(content=worker_request(state)),
                     *state.get("worker_messages", [])]
@@ -99,6 +104,8 @@ def build_worker_graph(engine: Engine) -> Any:
         update = {"worker_messages": [reply], "usage": usage_of_call(reply, seconds)}
         if required and not reply.tool_calls:  # a model that ignored the forced choice is reminded, within budget
             update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
+        elif needs_grounding(specs, state, reply):
+            update["worker_messages"].append(HumanMessage(content=GROUNDING_REMINDER))
         return update
 
     def run_tools(state: WorkerState, config: RunnableConfig) -> dict[str, Any]:
@@ -168,6 +175,22 @@ def route_after_call_model(state: WorkerState) -> Literal["run_tools", "call_mod
     if isinstance(last, HumanMessage):
         return "call_model"
     return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else "finish"
+
+
+def needs_grounding(specs: list[Any], state: WorkerState, reply: AIMessage) -> bool:
+    """A worker that may change state answered before any tool call in this task (once per attempt).
+
+    Its answer would report an action it never took or a fact it never checked. Roles with only
+    read tools are left alone: they may answer from the earlier tasks' results."""
+    if reply.tool_calls or not any(spec.has_side_effects for spec in specs):
+        return False
+    if state["task"]["actions"] or state.get("actions") or _was_reminded_to_ground(state):
+        return False
+    return True
+
+
+def _was_reminded_to_ground(state: WorkerState) -> bool:
+    return any(isinstance(m, HumanMessage) and m.content == GROUNDING_REMINDER for m in state.get("worker_messages", []))
 
 
 def _missing_required_calls(required: tuple[str, ...], state: WorkerState) -> list[str]:

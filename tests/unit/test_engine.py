@@ -174,7 +174,8 @@ def test_plans_get_the_roles_declared_order_and_criteria(make_graph):
     graph, models = make_graph(
         orchestrator=[plan(("t1", "researcher", "Look up", ()), ("t2", "refunder", "Refund", ("t1",)),
                            ("t3", "writer", "Reply", ()))],
-        worker=[say("C001, P1001 eligible.", when="(t1)"), say("No refund needed.", when="(t2)"),
+        worker=[say("C001, P1001 eligible.", when="(t1)"), call("check_refund_policy", when="(t2)", purchase_id="P1001"),
+                say("No refund needed.", when="(t2)"),
                 call("draft_reply", when="(t3)", customer_id="C001", message="Hello"), say("Drafted.", when="(t3)")],
         evaluator=passes(3),
     )
@@ -221,3 +222,31 @@ def test_without_a_saved_reply_the_final_tasks_answer(make_graph):
     graph, _ = make_graph(orchestrator=[plan(("t1", "researcher", "Check the policy for P1001", ()))],
                           worker=[say("P1001 is eligible.", when="(t1)")], evaluator=passes(1))
     assert graph.invoke(REQUEST, CFG)["final_answer"] == "P1001 is eligible."
+
+
+def test_a_worker_that_may_change_state_must_act_before_it_answers(make_graph, refunds_db):
+    """The 1.5B model once answered "Refund issued. Refund ID: R001" without any tool call."""
+    from taskwarden.agents.prompts import GROUNDING_REMINDER
+
+    graph, models = make_graph(
+        orchestrator=[plan(("t1", "refunder", "Refund P1001 if allowed", ()))],
+        worker=[say("Refund issued. Refund ID: R001, Amount: $79.0", when="(t1)"),
+                call("issue_refund", when=GROUNDING_REMINDER, purchase_id="P1001", amount=79.0, reason="broken"),
+                say("Refund R1001 issued for $79.", when="(t1)")],
+        evaluator=passes(1),
+    )
+    out = graph.invoke(REQUEST, CFG)
+    assert [c.tool_choice for c in models["worker"].calls] == [None, "any", None], "the tool call is forced once"
+    assert [r["id"] for r in refunds_for(refunds_db)] == ["R1001"]
+    assert out["tasks"]["t1"]["result"] == "Refund R1001 issued for $79."
+
+
+def test_read_only_roles_and_answers_after_a_tool_call_are_not_reminded(make_graph):
+    graph, models = make_graph(
+        orchestrator=[plan(("t1", "researcher", "Summarise the request", ()))],
+        worker=[say("Alice wants a refund for P1002.", when="(t1)")],
+        evaluator=passes(1),
+    )
+    assert graph.invoke(REQUEST, CFG)["status"] == "completed"
+    assert len(models["worker"].calls) == 1
+
