@@ -224,18 +224,18 @@ def load_workflow(path: str | Path) -> Workflow:
         raise fail("budgets", f"unknown budget in {sorted(spec.budgets)}; known: {known}") from None
     except ValueError as exc:
         raise fail("budgets", exc) from exc
-    validate_request = None
-    if spec.validate_request:
+
+    def imported(key: str, reference: str | None) -> Any:
+        if not reference:
+            return None
         try:
-            validate_request = _import(spec.validate_request, base)
+            return _import(reference, base)
         except Exception as exc:
-            raise fail("validate_request", _describe(exc)) from exc
-    input_schema = None
-    if spec.input_schema:
-        try:
-            input_schema = _import(spec.input_schema, base)
-        except Exception as exc:
-            raise fail("input_schema", _describe(exc)) from exc
+            raise fail(key, _describe(exc)) from exc
+
+    validate_request = imported("validate_request", spec.validate_request)
+    input_schema = imported("input_schema", spec.input_schema)
+    if input_schema is not None:
         if not (isinstance(input_schema, type) and issubclass(input_schema, BaseModel)):
             raise fail("input_schema", f"{spec.input_schema} is not a Pydantic model class")
     try:
