@@ -330,7 +330,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _register_model_commands(sub: Any) -> None:
-    """`taskwarden model ...`, `taskwarden memory ...` and `taskwarden serve` come from their packages."""
+    """`taskwarden model ...`, `memory ...`, `serve` and `eval` come from their packages."""
+    from taskwarden.evals.cli import register as register_eval
     from taskwarden.memory.cli import register as register_memory
     from taskwarden.models.cli import register as register_model
     from taskwarden.serve.cli import register as register_serve
@@ -338,6 +339,7 @@ def _register_model_commands(sub: Any) -> None:
     register_model(sub)
     register_memory(sub)
     register_serve(sub)
+    register_eval(sub)
 
 
 def _model_errors() -> tuple[type[Exception], ...]:

@@ -1,0 +1,133 @@
+"""``taskwarden eval <workflow> [dataset]``: score a workflow on labelled cases, optionally next to a baseline.
+
+Exit codes: 0 the evaluation ran (whatever the scores, unless ``--fail-under`` is given), 1 success
+below ``--fail-under``, 2 bad input (unknown workflow, unreadable dataset, no valid case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from taskwarden.evals.dataset import DatasetFileError, load_dataset
+from taskwarden.evals.report import failures, render_html, render_table, render_tags, summarize, to_json
+from taskwarden.evals.runner import CaseResult, run_eval
+from taskwarden.evals.systems import BaselineSystem, ModelsFor, System, TaskwardenSystem
+from taskwarden.evals.workspace import eval_support
+from taskwarden.paths import data_home
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("eval", help="score a workflow on labelled cases (and a baseline agent)")
+    parser.add_argument("workflow", help="a shipped workflow (see `taskwarden workflows`)")
+    parser.add_argument("dataset", nargs="?", help="a JSONL dataset (default: the workflow's shipped dataset)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run LangChain's prebuilt agent on the same model, tools and cases")
+    parser.add_argument("--model", help="model spec for every role and the baseline (default: local)")
+    parser.add_argument("--concurrency", type=int,
+                        help="cases run at once (default: 1 on the embedded model, which serves one request at a "
+                             "time, 4 on other endpoints)")
+    parser.add_argument("--limit", type=int, help="run only the first N cases (after --tag / --case)")
+    parser.add_argument("--tag", action="append", default=[], help="run only cases with this tag (repeatable)")
+    parser.add_argument("--case", action="append", default=[], help="run only this case id (repeatable)")
+    parser.add_argument("--out", help="report folder (default: <data dir>/evals/<workflow>-<time>)")
+    parser.add_argument("--keep-workdirs", action="store_true", help="keep each case's seeded systems for inspection")
+    parser.add_argument("--fail-under", type=float, metavar="PCT",
+                        help="exit 1 when Taskwarden's task success is below PCT percent (for CI)")
+    parser.add_argument("--langsmith", action="store_true",
+                        help="also write the cases and results in LangSmith's dataset/experiment format, and upload "
+                             "them when LANGSMITH_API_KEY is set")
+    parser.set_defaults(func=cmd_eval)
+    return parser
+
+
+def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> int:
+    """Run the evaluation; `models_for` lets tests give each case scripted models."""
+    try:
+        support = eval_support(args.workflow)
+    except LookupError as exc:
+        return _usage(str(exc))
+    path = Path(args.dataset) if args.dataset else support.DATASET
+    try:
+        dataset = load_dataset(path)
+    except DatasetFileError as exc:
+        return _usage(str(exc))
+    for error in dataset.errors:
+        print(f"taskwarden eval: {path}: {error} (skipped)", file=sys.stderr)
+    cases = [c for c in dataset.cases if (not args.tag or set(args.tag) & set(c.tags))
+             and (not args.case or c.id in args.case)]
+    unknown = sorted(set(args.case) - {c.id for c in dataset.cases})
+    if unknown:
+        return _usage(f"no case with id {', '.join(unknown)} in {path}")
+    cases = cases[: args.limit] if args.limit else cases
+    if not cases:
+        return _usage(f"no valid case to run in {path}" + (" with those filters" if args.tag or args.case else ""))
+    if args.concurrency is not None and args.concurrency < 1:
+        return _usage("--concurrency must be at least 1")
+
+    spec = args.model
+    systems: list[System] = [TaskwardenSystem(model=spec, models_for=models_for)]
+    if args.baseline:
+        systems.append(BaselineSystem(model=spec, models_for=models_for))
+    concurrency = args.concurrency or (4 if models_for or (spec and spec != "local") else 1)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else data_home() / "evals" / f"{args.workflow}-{stamp}"
+    print(f"evaluating {args.workflow} on {len(cases)} case(s) from {path} with "
+          f"{' and '.join(s.name for s in systems)} (model {spec or 'default'}, concurrency {concurrency})",
+          file=sys.stderr)
+    results = run_eval(cases, systems, support.eval_workspace, concurrency=concurrency, today=date.today(),
+                       workroot=out / "workdirs" if args.keep_workdirs else None, keep=args.keep_workdirs,
+                       progress=_progress)
+    summaries = summarize(results)
+    meta = {"workflow": args.workflow, "dataset": str(path), "model": spec or "default", "cases": len(cases),
+            "skipped_lines": [str(e) for e in dataset.errors], "started": stamp,
+            "systems": [s.name for s in systems]}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(to_json(results, summaries, meta), indent=2, default=str))
+    (out / "report.html").write_text(render_html(summaries, meta))
+    print()
+    print(render_table(summaries))
+    print()
+    print(render_tags(summaries))
+    failed = failures(results)
+    if failed:
+        print("\nfailed cases:")
+        print("\n".join("  " + line for line in failed))
+    if args.langsmith:
+        _langsmith(results, args.workflow, out)
+    print(f"\nreports: {out / 'report.json'}  {out / 'report.html'}")
+    ours = summaries[systems[0].name].success_rate
+    if args.fail_under is not None and 100 * ours < args.fail_under:
+        print(f"taskwarden eval: task success {100 * ours:.0f}% is below --fail-under {args.fail_under:g}%",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _progress(result: CaseResult, done: int, total: int) -> None:
+    mark = "pass" if result.score.success else "FAIL"
+    why = "" if result.score.success else f"  ({'; '.join(result.score.reasons)[:100]})"
+    print(f"[{done:>3}/{total}] {mark} {result.system:<10} {result.case.id:<30} {result.outcome.seconds:6.1f}s{why}",
+          file=sys.stderr, flush=True)
+
+
+def _langsmith(results: list[CaseResult], workflow: str, out: Path) -> None:
+    from taskwarden.evals.langsmith_export import export_records, upload_configured, write_export
+
+    records = export_records(results, workflow)
+    path = write_export(records, out)
+    print(f"LangSmith format: {path}")
+    uploaded = upload_configured(records)
+    if uploaded:
+        print(f"uploaded to LangSmith: dataset {uploaded['dataset']}, experiments {', '.join(uploaded['experiments'])}")
+    else:
+        print("not uploaded: set LANGSMITH_API_KEY (and LANGSMITH_ENDPOINT) to upload")
+
+
+def _usage(message: str) -> int:
+    print(f"taskwarden eval: error: {message}", file=sys.stderr)
+    return 2

@@ -1,0 +1,132 @@
+"""The systems an evaluation compares on the same cases: Taskwarden's graph, and a baseline agent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+
+from taskwarden.evals.dataset import Case
+from taskwarden.evals.reviewer import decide
+from taskwarden.evals.scoring import Outcome, RunEnd
+from taskwarden.evals.workspace import EvalWorkspace
+from taskwarden.graph.builder import build_workflow
+from taskwarden.graph.context import Context
+from taskwarden.tools.ledger import Ledger
+
+ModelsFor = Callable[[Case], dict[str, BaseChatModel | str]]
+"""Chat models (or specs) by role for one case: ``orchestrator``, ``worker``, ``evaluator``, and
+``baseline`` for the baseline agent. Scripted tests give each case its own scripted models."""
+
+STATUS_TO_END: dict[str, RunEnd] = {"completed": "completed", "incomplete": "failed", "rejected": "failed",
+                                    "invalid": "failed"}
+
+
+class System(Protocol):
+    name: str
+
+    def run(self, workspace: EvalWorkspace, case: Case) -> Outcome: ...
+
+
+@dataclass
+class TaskwardenSystem:
+    """Our engine: the workflow's graph, a private checkpointer and ledger per case, no long-term memory
+    (cases must not learn from each other), the scripted reviewer answering every review."""
+
+    model: str | None = None
+    """One model spec for every role (None: the workflow's or the environment's defaults)."""
+    models_for: ModelsFor | None = None
+    context: Context = field(default_factory=Context)
+    name: str = "taskwarden"
+
+    def run(self, workspace: EvalWorkspace, case: Case) -> Outcome:
+        models = {k: v for k, v in (self.models_for(case) if self.models_for else {}).items() if k != "baseline"}
+        graph = build_workflow(workspace.workflow, models=models or None, checkpointer=InMemorySaver(),
+                               ledger=Ledger(workspace.workdir / "ledger.db"), store=None, audit=None)
+        context = self.context
+        if self.model:
+            context = Context(**{**vars(context), "orchestrator_model": self.model, "worker_model": self.model,
+                                 "evaluator_model": self.model})
+        config = {"configurable": {"thread_id": case.id}, "recursion_limit": 200}
+        payload: Any = {"messages": [("user", case.request)]}
+        reviews = 0
+        started = time.perf_counter()
+        while True:
+            graph.invoke(payload, config, context=context)
+            snapshot = graph.get_state(config)
+            if not snapshot.interrupts:
+                break
+            if reviews >= 2 * case.reviewer.max_reviews:  # the reviewer already rejects: do not spin forever
+                break
+            answers = {}
+            for item in snapshot.interrupts:
+                answers[item.id] = decide(item.value, case.reviewer, reviews)
+                reviews += 1
+            payload = Command(resume=answers)
+        values = snapshot.values
+        usage = values.get("usage") or {}
+        status = values.get("status", "running")
+        return Outcome(end="paused" if snapshot.interrupts else STATUS_TO_END.get(status, "failed"),
+                       answer=values.get("final_answer", ""), reviews=reviews,
+                       model_calls=int(usage.get("steps", 0)), input_tokens=int(usage.get("input_tokens", 0)),
+                       output_tokens=int(usage.get("output_tokens", 0)), cost_usd=float(usage.get("cost_usd", 0.0)),
+                       seconds=time.perf_counter() - started, detail={"status": status})
+
+
+@dataclass
+class BaselineSystem:
+    """LangChain's prebuilt agent (`langchain.agents.create_agent`, or LangGraph's `create_react_agent`
+    where only that is installed) on the same model, with the workflow's instructions and all its tools.
+
+    For a fair comparison of *behaviour* the baseline gets the same safety rails a user would add: the
+    workflow's policy gate (forbidden calls refused, approvals asked through the same review interrupt)
+    and tool errors returned as observations. What it lacks is Taskwarden's engine: planning, roles,
+    evaluation, revision, budgets."""
+
+    model: str | None = None
+    models_for: ModelsFor | None = None
+    max_steps: int | None = None
+    """Model calls allowed per case (None: the workflow's own step budget, as Taskwarden gets)."""
+    name: str = "baseline"
+
+    def run(self, workspace: EvalWorkspace, case: Case) -> Outcome:
+        from taskwarden.evals.baseline import build_baseline_agent, usage_of
+
+        model = (self.models_for(case).get("baseline") if self.models_for else None) or self.model or "local"
+        agent = build_baseline_agent(workspace.workflow, model)
+        max_steps = self.max_steps or workspace.workflow.budgets.max_steps
+        config = {"configurable": {"thread_id": case.id}, "recursion_limit": 2 * max_steps + 1}
+        payload: Any = {"messages": [("user", case.request)]}
+        reviews = 0
+        started = time.perf_counter()
+        end: RunEnd = "completed"
+        error = None
+        while True:
+            try:
+                agent.invoke(payload, config)
+            except GraphRecursionError:
+                end, error = "failed", f"stopped at the step limit ({max_steps} model calls)"
+                break
+            snapshot = agent.get_state(config)
+            if not snapshot.interrupts:
+                break
+            if reviews >= 2 * case.reviewer.max_reviews:
+                end = "paused"
+                break
+            answers = {}
+            for item in snapshot.interrupts:
+                answers[item.id] = decide(item.value, case.reviewer, reviews)
+                reviews += 1
+            payload = Command(resume=answers)
+        messages = agent.get_state(config).values.get("messages", [])
+        usage = usage_of(messages)
+        answer = next((m.text for m in reversed(messages) if m.type == "ai" and m.text.strip()), "")
+        return Outcome(end=end, answer=answer, reviews=reviews, seconds=time.perf_counter() - started,
+                       detail={"step_limit": error} if error else {}, **usage)
+

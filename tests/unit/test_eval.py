@@ -1,0 +1,306 @@
+"""`taskwarden eval`: dataset parsing, state-based scoring, the runner, the baseline, reports and export."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from scripts import REFUND_PLAN, TODAY, passes, research
+from taskwarden.evals.dataset import Case, load_dataset
+from taskwarden.evals.langsmith_export import export_records, upload
+from taskwarden.evals.report import render_html, render_table, summarize, to_json
+from taskwarden.evals.reviewer import STOPPED, decide
+from taskwarden.evals.runner import run_eval
+from taskwarden.evals.scoring import Outcome, diff_effects, score_case
+from taskwarden.evals.systems import BaselineSystem, TaskwardenSystem
+from taskwarden.evals.workspace import EvalWorkspace
+from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.workflows.refunds.db import connect, seed
+from taskwarden.workflows.refunds.workflow import refund_desk
+
+
+def case(**overrides) -> Case:
+    data = {"id": "c1", "input": {"request": "refund P1001 for alice@example.com"},
+            "expect": {"effects": {"refunds": [{"purchase_id": "P1001", "amount": 79}]},
+                       "allowed": {"reply_drafts": "any"}, "answer": {"contains": [["R1001", "refund id"]]}}}
+    data.update(overrides)
+    return Case.model_validate(data)
+
+
+BEFORE = {"refunds": [], "reply_drafts": []}
+
+
+# ---------------------------------------------------------------- scoring on hand-built cases
+
+def test_a_correct_run_scores_one():
+    after = {"refunds": [{"purchase_id": "P1001", "amount": 79.0}], "reply_drafts": [{"customer_id": "C001"}]}
+    score = score_case(case(), diff_effects(BEFORE, after), Outcome(end="completed", answer="Refund R1001 issued."))
+    assert (score.score, score.unwanted, score.missing, score.reasons) == (1, [], [], [])
+
+
+def test_an_extra_refund_scores_zero_and_is_flagged_as_an_unwanted_side_effect():
+    after = {"refunds": [{"purchase_id": "P1001", "amount": 79.0}, {"purchase_id": "P1002", "amount": 249.0}]}
+    score = score_case(case(), diff_effects(BEFORE, after), Outcome(end="completed", answer="Refund R1001 issued."))
+    assert score.score == 0
+    assert score.unwanted == ['refunds +{"amount": 249.0, "purchase_id": "P1002"}']
+    assert score.missing == [] and not score.effects_ok
+
+
+def test_a_missing_effect_a_wrong_amount_and_a_removed_record_all_fail():
+    wrong = score_case(case(), diff_effects(BEFORE, {"refunds": [{"purchase_id": "P1001", "amount": 70.0}]}),
+                       Outcome(end="completed", answer="R1001"))
+    assert wrong.score == 0 and wrong.missing and wrong.unwanted  # the 70 refund is not the 79 one
+    removed = score_case(case(expect={}), diff_effects({"refunds": [{"purchase_id": "P9"}]}, {"refunds": []}),
+                         Outcome(end="completed"))
+    assert removed.unwanted == ['refunds -{"purchase_id": "P9"}'] and removed.score == 0
+
+
+def test_matching_tolerates_cents_and_case_and_only_checks_the_keys_given():
+    after = {"refunds": [{"purchase_id": "p1001", "amount": 79.004, "reason": "damaged"}]}
+    assert score_case(case(), diff_effects(BEFORE, after), Outcome(end="completed", answer="r1001")).success
+
+
+def test_answer_checks_take_alternatives_and_exclusions():
+    c = case(expect={"answer": {"contains": [["30 days", "30-day"], "P2001"], "excludes": ["refund issued"]}})
+    ok = score_case(c, diff_effects({}, {}), Outcome(end="completed", answer="P2001 is outside our 30-day window."))
+    assert ok.success
+    bad = score_case(c, diff_effects({}, {}), Outcome(end="completed", answer="Refund issued for P2001."))
+    assert bad.answer_problems == ["answer lacks '30 days' or '30-day'", "answer says 'refund issued'"]
+
+
+def test_the_ending_must_match_and_a_crash_is_a_failure_with_its_error():
+    c = case(expect={})
+    assert not score_case(c, diff_effects({}, {}), Outcome(end="failed")).success
+    assert score_case(case(expect={"status": "any"}), diff_effects({}, {}), Outcome(end="failed")).success
+    crashed = score_case(c, diff_effects({}, {}), Outcome(end="error", error="run: boom"))
+    assert not crashed.success and crashed.reasons == ["crashed: run: boom"]
+
+
+# ---------------------------------------------------------------- the dataset format
+
+def test_a_malformed_line_is_reported_with_its_number_and_the_others_still_load(tmp_path):
+    good = json.dumps({"id": "a", "input": {"request": "hi"}, "expect": {}})
+    lines = [good, "# a comment", "{not json", json.dumps([1]), json.dumps({"id": "b", "input": {}, "expect": {}}),
+             json.dumps({"id": "c", "input": {"request": "x"}, "expect": {"review": "sometimes"}}),
+             json.dumps({"id": "d", "input": {"request": "x"}, "expect": {}, "surprise": 1}), good, "",
+             json.dumps({"id": "e", "input": {"request": "ok"}, "expect": {"effects": {"refunds": []}}})]
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(lines))
+    dataset = load_dataset(path)
+    assert [c.id for c in dataset.cases] == ["a", "e"]
+    assert [str(e) for e in dataset.errors] == [
+        "line 3: not JSON: Expecting property name enclosed in double quotes at column 2",
+        "line 4: a case must be a JSON object, not list",
+        'line 5: input: Value error, input needs a non-empty "request" string',
+        "line 6: expect.review: Input should be a valid boolean, unable to interpret input",
+        "line 7: surprise: Extra inputs are not permitted",
+        "line 8: duplicate case id 'a' (first on line 1)",
+    ]
+
+
+def test_an_unreadable_dataset_file_is_a_clear_error(tmp_path):
+    from taskwarden.evals.dataset import DatasetFileError
+
+    with pytest.raises(DatasetFileError, match="no dataset at"):
+        load_dataset(tmp_path / "missing.jsonl")
+    (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(DatasetFileError, match="not UTF-8"):
+        load_dataset(tmp_path / "bin.jsonl")
+
+
+# ---------------------------------------------------------------- the scripted reviewer
+
+REQUEST = {"action_requests": [{"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 249}}],
+           "review_configs": [{"action_name": "issue_refund", "allowed_decisions": ["approve", "edit", "reject"]}]}
+
+
+def test_the_reviewer_follows_the_case_policy_and_stops_after_max_reviews():
+    c = case(reviewer={"decision": "edit", "args": {"amount": 120}, "max_reviews": 1})
+    assert decide(REQUEST, c.reviewer, 0) == {"decisions": [{"type": "edit", "edited_action": {
+        "name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 120}}}]}
+    assert decide(REQUEST, c.reviewer, 1) == {"decisions": [{"type": "reject", "message": STOPPED}]}
+    escalation = {**REQUEST, "review_configs": [{"action_name": "x", "allowed_decisions": ["response"]}]}
+    assert decide(escalation, case().reviewer, 0) == {"decisions": [{"type": "response", "message": "Approved: go ahead."}]}
+
+
+# ---------------------------------------------------------------- the runner on the refund desk
+
+def refund_workspace(workdir: Path, today: date, c: Case) -> EvalWorkspace:
+    """A minimal refund-desk workspace (the shipped one lives in taskwarden.workflows.refunds.evaluation)."""
+    db = seed(workdir / "refunds.db", today)
+
+    def observe():
+        with connect(db) as conn:
+            return {"refunds": [{"purchase_id": r["purchase_id"], "amount": r["amount"]}
+                                for r in conn.execute("SELECT * FROM refunds ORDER BY purchase_id")],
+                    "reply_drafts": [{"customer_id": r["customer_id"]} for r in conn.execute("SELECT * FROM reply_drafts")]}
+
+    return EvalWorkspace(refund_desk(db, today=lambda: today), observe, workdir)
+
+
+def scripted_refund(purchase: str, amount: float, extra: tuple[str, float] | None = None):
+    """Scripted models for one refund case; `extra` makes the refunder also refund another purchase."""
+    worker = [*research(purchase), call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="x")]
+    if extra:
+        worker.append(call("issue_refund", when="(t2)", purchase_id=extra[0], amount=extra[1], reason="x"))
+    worker.append(say(f"Refund R{purchase[1:]} issued.", when="(t2)"))
+    return {"orchestrator": ScriptedChatModel(script=[REFUND_PLAN]), "worker": ScriptedChatModel(script=worker),
+            "evaluator": ScriptedChatModel(script=passes(2))}
+
+
+def refund_case(cid: str, purchase: str, amount: float, review: bool = False, **extra) -> Case:
+    return Case.model_validate({
+        "id": cid, "input": {"request": f"alice@example.com: refund {purchase}"}, **extra,
+        "expect": {"effects": {"refunds": [{"purchase_id": purchase, "amount": amount}]}, "review": review,
+                   "answer": {"contains": [f"R{purchase[1:]}"]}}})
+
+
+def test_taskwarden_runs_are_scored_by_the_end_state_of_their_systems():
+    cases = [refund_case("small", "P1001", 79), refund_case("approved", "P1002", 249, review=True),
+             refund_case("greedy", "P1001", 79)]
+    scripts = {"small": lambda: scripted_refund("P1001", 79), "approved": lambda: scripted_refund("P1002", 249),
+               "greedy": lambda: scripted_refund("P1001", 79, extra=("P4001", 99))}
+    made = []
+
+    def models_for(c):
+        made.append(scripts[c.id]())
+        return made[-1]
+
+    results = run_eval(cases, [TaskwardenSystem(models_for=models_for)], refund_workspace, today=TODAY)
+    by_id = {r.case.id: r for r in results}
+    assert [r.case.id for r in results] == ["small", "approved", "greedy"]
+    assert by_id["small"].score.success and not by_id["small"].score.review_asked
+    assert by_id["approved"].score.success and by_id["approved"].score.review_asked
+    assert by_id["approved"].diff.added["refunds"] == [{"amount": 249.0, "purchase_id": "P1002"}]
+    assert not by_id["greedy"].score.success
+    assert by_id["greedy"].score.unwanted == ['refunds +{"amount": 99.0, "purchase_id": "P4001"}']
+    assert all(r.outcome.model_calls > 0 for r in results)
+    for models in made:
+        for model in models.values():
+            model.assert_complete()
+
+
+class Exploding:
+    name = "exploding"
+
+    def run(self, workspace, c):
+        raise RuntimeError("the workflow fell over")
+
+
+def test_a_crashing_case_is_a_scored_failure_and_the_other_cases_still_run():
+    def flaky_setup(workdir, today, c):
+        if c.id == "bad-setup":
+            raise ValueError("setup: unknown purchase row")
+        return refund_workspace(workdir, today, c)
+
+    cases = [refund_case("one", "P1001", 79), refund_case("bad-setup", "P1001", 79), refund_case("two", "P1001", 79)]
+    results = run_eval(cases, [Exploding()], flaky_setup, today=TODAY, concurrency=2)
+    assert [r.case.id for r in results] == ["one", "bad-setup", "two"]
+    assert [r.outcome.error for r in results] == ["run: RuntimeError: the workflow fell over",
+                                                  "setup: ValueError: setup: unknown purchase row",
+                                                  "run: RuntimeError: the workflow fell over"]
+    assert not any(r.score.success for r in results)
+
+
+def test_the_baseline_is_langchains_prebuilt_agent_behind_the_same_policy_gate():
+    c = refund_case("approved", "P1002", 249, review=True)
+    model = ScriptedChatModel(script=[call("lookup_customer", email="alice@example.com"),
+                                      call("issue_refund", purchase_id="P1002", amount=249, reason="damaged"),
+                                      say("Refund R1002 issued.")])
+    [result] = run_eval([c], [BaselineSystem(models_for=lambda _: {"baseline": model})], refund_workspace, today=TODAY)
+    model.assert_complete()
+    assert result.system == "baseline" and result.score.success, result.score.reasons
+    assert result.outcome.reviews == 1 and result.outcome.model_calls == 3
+    rejected = refund_case("rejected", "P1002", 249, review=True, reviewer={"decision": "reject", "message": "no"})
+    model = ScriptedChatModel(script=[call("issue_refund", purchase_id="P1002", amount=249, reason="x"),
+                                      say("Refund R1002 issued.")])
+    [result] = run_eval([rejected], [BaselineSystem(models_for=lambda _: {"baseline": model})], refund_workspace,
+                        today=TODAY)
+    assert result.diff.added == {} and result.score.missing and result.score.review_asked
+    assert "did not approve" in model.calls[-1].messages[-1].content
+
+
+def test_a_baseline_that_loops_stops_at_the_workflows_step_budget():
+    c = refund_case("loop", "P1001", 79)
+    model = ScriptedChatModel(script=[call("lookup_customer", email="x@example.com") for _ in range(40)])
+    [result] = run_eval([c], [BaselineSystem(models_for=lambda _: {"baseline": model}, max_steps=5)],
+                        refund_workspace, today=TODAY)
+    assert result.outcome.end == "failed" and "step limit (5 model calls)" in result.outcome.detail["step_limit"]
+
+
+# ---------------------------------------------------------------- reports and export
+
+def fake_result(system, cid, success, review_expected, review_asked, unwanted=()):
+    from taskwarden.evals.runner import CaseResult
+    from taskwarden.evals.scoring import CaseScore, EffectDiff
+
+    score = CaseScore(success=success, effects_ok=not unwanted, answer_ok=True, end_ok=True,
+                      review_expected=review_expected, review_asked=review_asked, unwanted=list(unwanted))
+    return CaseResult(case(id=cid, tags=["common"]), system,
+                      Outcome(end="completed", model_calls=4, input_tokens=100, output_tokens=20, seconds=2.0),
+                      EffectDiff({}, {}), score)
+
+
+def test_summaries_compute_success_escalation_precision_and_recall():
+    results = [fake_result("taskwarden", "a", True, True, True), fake_result("taskwarden", "b", True, False, False),
+               fake_result("taskwarden", "c", False, True, False), fake_result("taskwarden", "d", False, False, True),
+               fake_result("baseline", "a", False, True, False, unwanted=["refunds +x"]),
+               fake_result("baseline", "b", True, False, False), fake_result("baseline", "c", False, True, False),
+               fake_result("baseline", "d", False, False, False)]
+    s = summarize(results)
+    assert list(s) == ["taskwarden", "baseline"]
+    assert (s["taskwarden"].success_rate, s["taskwarden"].escalation_precision, s["taskwarden"].escalation_recall) == (0.5, 0.5, 0.5)
+    assert (s["baseline"].success_rate, s["baseline"].escalation_precision, s["baseline"].escalation_recall) == (0.25, None, 0.0)
+    assert s["baseline"].unwanted_cases == 1 and s["taskwarden"].tokens_per_case == 120
+    table = render_table(s)
+    assert "task success" in table and "+25 pts" in table and "n/a" in table
+    page = render_html(s, {"workflow": "refunds"})
+    assert page.count('<svg class="chart"') == 6 and "taskwarden" in page
+    report = to_json(results, s, {"workflow": "refunds"})
+    assert json.loads(json.dumps(report))["summaries"]["baseline"]["unwanted_cases"] == 1
+
+
+class FakeLangSmith:
+    """Records what an upload asks of `langsmith.Client`."""
+
+    def __init__(self):
+        self.calls = []
+        self.examples = []
+
+    def has_dataset(self, dataset_name):
+        return False
+
+    def create_dataset(self, name, description=""):
+        self.calls.append(("create_dataset", name))
+        return type("D", (), {"id": "ds1"})()
+
+    def create_examples(self, inputs, outputs, metadata, dataset_id):
+        self.examples = [type("E", (), {"id": f"ex{i}", "metadata": m})() for i, m in enumerate(metadata)]
+        self.calls.append(("create_examples", len(inputs)))
+
+    def list_examples(self, dataset_id):
+        return self.examples
+
+    def create_project(self, name, reference_dataset_id, metadata):
+        self.calls.append(("create_project", metadata["system"]))
+
+    def create_run(self, **kwargs):
+        self.calls.append(("create_run", kwargs["name"], kwargs["reference_example_id"]))
+
+    def create_feedback(self, run_id, key, score, comment=None):
+        self.calls.append(("feedback", key, score))
+
+
+def test_results_export_as_a_langsmith_dataset_and_one_experiment_per_system():
+    results = [fake_result("taskwarden", "a", True, True, True), fake_result("baseline", "a", False, True, False)]
+    records = export_records(results, "refunds")
+    assert records["dataset"]["name"] == "taskwarden-refunds" and len(records["dataset"]["examples"]) == 1
+    assert records["experiments"]["taskwarden"][0]["feedback"]["success"] == 1
+    client = FakeLangSmith()
+    uploaded = upload(records, client)
+    assert uploaded["dataset"] == "taskwarden-refunds" and len(uploaded["experiments"]) == 2
+    assert ("create_examples", 1) in client.calls
+    assert ("create_run", "taskwarden", "ex0") in client.calls and ("feedback", "success", 0) in client.calls
