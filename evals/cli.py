@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from taskwarden.evals.dataset import DatasetFileError, load_dataset
+from taskwarden.evals.dataset import DatasetFileError, load_dataset, stratified_sample
 from taskwarden.evals.report import failures, render_html, render_table, render_tags, summarize, to_json
 from taskwarden.evals.runner import CaseResult, run_eval
 from taskwarden.evals.systems import BaselineSystem, ModelsFor, System, TaskwardenSystem
@@ -32,6 +32,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="cases run at once (default: 1 on the embedded model, which serves one request at a "
                              "time, 4 on other endpoints)")
     parser.add_argument("--limit", type=int, help="run only the first N cases (after --tag / --case)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="run N cases spread over the dataset's tags (a quick run that still covers every branch)")
     parser.add_argument("--tag", action="append", default=[], help="run only cases with this tag (repeatable)")
     parser.add_argument("--case", action="append", default=[], help="run only this case id (repeatable)")
     parser.add_argument("--out", help="report folder (default: <data dir>/evals/<workflow>-<time>)")
@@ -63,6 +65,7 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
     unknown = sorted(set(args.case) - {c.id for c in dataset.cases})
     if unknown:
         return _usage(f"no case with id {', '.join(unknown)} in {path}")
+    cases = stratified_sample(cases, args.sample) if args.sample else cases
     cases = cases[: args.limit] if args.limit else cases
     if not cases:
         return _usage(f"no valid case to run in {path}" + (" with those filters" if args.tag or args.case else ""))

@@ -153,6 +153,22 @@ def load_dataset(path: str | Path) -> Dataset:
     return parse_lines(text.splitlines(), path)
 
 
+def stratified_sample(cases: list[Case], n: int) -> list[Case]:
+    """`n` cases spread over the cases' first tags (round robin over the tag groups, in file order),
+    so a quick run still covers every policy branch and edge case; deterministic."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.tags[0] if case.tags else "", []).append(case)
+    picked: list[Case] = []
+    queues = [list(group) for group in groups.values()]
+    while len(picked) < min(n, len(cases)):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(queue.pop(0))
+    order = {case.id: i for i, case in enumerate(cases)}
+    return sorted(picked, key=lambda case: order[case.id])
+
+
 def dump_cases(cases: list[dict[str, Any]] | list[Case]) -> str:
     """JSONL text for `cases`, one compact line each (what dataset generators write)."""
     rows = [Case.model_validate(c).model_dump(mode="json", exclude_defaults=True) if isinstance(c, dict)

@@ -304,3 +304,75 @@ def test_results_export_as_a_langsmith_dataset_and_one_experiment_per_system():
     assert uploaded["dataset"] == "taskwarden-refunds" and len(uploaded["experiments"]) == 2
     assert ("create_examples", 1) in client.calls
     assert ("create_run", "taskwarden", "ex0") in client.calls and ("feedback", "success", 0) in client.calls
+
+
+def test_a_stratified_sample_covers_every_tag_group_in_file_order():
+    from taskwarden.evals.dataset import stratified_sample
+
+    cases = [case(id=f"{tag}{i}", tags=[tag]) for tag in ("common", "policy", "edge") for i in range(4)]
+    assert [c.id for c in stratified_sample(cases, 5)] == ["common0", "common1", "policy0", "policy1", "edge0"]
+    assert len(stratified_sample(cases, 50)) == 12
+
+
+# ---------------------------------------------------------------- the command
+
+def eval_args(tmp_path, *argv):
+    from taskwarden.cli.main import parser
+
+    return parser().parse_args(["eval", "refunds", *argv, "--out", str(tmp_path / "report")])
+
+
+def full_refund_script(purchase: str, amount: float):
+    """A complete refund-desk run: research, refund, reply (the shipped dataset expects a reply draft)."""
+    plan = {"tasks": [
+        {"id": "t1", "description": "Research", "role": "researcher", "depends_on": [], "acceptance_criteria": ["ok"]},
+        {"id": "t2", "description": "Refund", "role": "refunder", "depends_on": ["t1"], "acceptance_criteria": ["ok"]},
+        {"id": "t3", "description": "Reply", "role": "writer", "depends_on": ["t2"], "acceptance_criteria": ["ok"]}]}
+    from taskwarden.testing import structured
+
+    worker = [*research(purchase), call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="x"),
+              say(f"Refund R{purchase[1:]} issued.", when="(t2)"),
+              call("draft_reply", when="(t3)", customer_id="C001", message=f"Your refund R{purchase[1:]} of ${amount:g} is on its way."),
+              say("Reply saved.", when="(t3)")]
+    return {"orchestrator": ScriptedChatModel(script=[structured(plan)]), "worker": ScriptedChatModel(script=worker),
+            "evaluator": ScriptedChatModel(script=passes(3))}
+
+
+def test_the_command_runs_shipped_cases_and_writes_its_reports(tmp_path, capsys):
+    from taskwarden.evals.cli import cmd_eval
+
+    scripts = {"common-alice-headphones": ("P1001", 79), "approval-desk-approved": ("P1002", 249)}
+    args = eval_args(tmp_path, "--case", "common-alice-headphones", "--case", "approval-desk-approved")
+    assert cmd_eval(args, models_for=lambda c: full_refund_script(*scripts[c.id])) == 0
+    out = capsys.readouterr()
+    assert "task success" in out.out and "100%" in out.out and "[  2/2] pass" in out.err
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["summaries"]["taskwarden"]["success_rate"] == 1.0
+    assert report["summaries"]["taskwarden"]["escalation_recall"] == 1.0
+    assert {c["id"]: c["review_asked"] for c in report["cases"]} == {"common-alice-headphones": False,
+                                                                     "approval-desk-approved": True}
+    assert '<svg class="chart"' in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_the_command_reports_bad_lines_runs_the_rest_and_refuses_what_it_cannot_run(tmp_path, capsys):
+    from taskwarden.evals.cli import cmd_eval
+
+    shipped = Path(__file__).parents[2] / "workflows" / "refunds" / "dataset.jsonl"
+    good = shipped.read_text().splitlines()[0]
+    dataset = tmp_path / "cases.jsonl"
+    dataset.write_text(good + "\n" + '{"id": "broken", "input": {"request": ""}, "expect": {}}\n')
+    args = eval_args(tmp_path, str(dataset), "--fail-under", "90")
+    assert cmd_eval(args, models_for=lambda c: full_refund_script("P1001", 79)) == 0
+    err = capsys.readouterr().err
+    assert 'line 2: input: Value error, input needs a non-empty "request" string (skipped)' in err
+    assert "[  1/1] pass" in err
+
+    below = eval_args(tmp_path, str(dataset), "--fail-under", "90")
+    assert cmd_eval(below, models_for=lambda c: full_refund_script("P1001", 70)) == 1  # wrong amount: 0% success
+    assert "below --fail-under 90%" in capsys.readouterr().err
+
+    for argv, message in [((str(tmp_path / "nope.jsonl"),), "no dataset at"),
+                          (("--case", "no-such-case"), "no case with id no-such-case"),
+                          (("--tag", "no-such-tag"), "no valid case to run")]:
+        assert cmd_eval(eval_args(tmp_path, *argv)) == 2
+        assert message in capsys.readouterr().err
