@@ -9,3 +9,4 @@ from taskwarden.graph.builder import workflow_builder
 from taskwarden.workflows import get_workflow
 
 refunds = workflow_builder(get_workflow("refunds")).compile(name="refunds")
+leads = workflow_builder(get_workflow("leads")).compile(name="leads")

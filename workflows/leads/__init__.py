@@ -1,0 +1,1 @@
+"""The lead routing workflow."""

@@ -1,0 +1,191 @@
+"""The lead desk's tools. Routing rules live here, in code, so they hold even when the model errs."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from taskwarden.tools.registry import ToolSpec, tool_spec
+from taskwarden.workflows.leads.db import FREE_MAIL_DOMAINS, connect
+
+Segment = Literal["smb", "mid-market", "enterprise", "nurture"]
+SEGMENTS: tuple[str, ...] = ("smb", "mid-market", "enterprise", "nurture")
+SMB_MAX_EMPLOYEES = 10
+MID_MARKET_MAX_EMPLOYEES = 500
+TEAMS: dict[str, tuple[str, ...]] = {
+    "smb": ("smb-queue",),
+    "mid-market": ("mid-market-queue", "priya", "marco"),
+    "enterprise": ("enterprise-queue", "dana", "lee"),
+    "nurture": ("nurture-queue",),
+}
+"""Who may own a lead of each segment: the segment's queue (the default) or one of its account executives."""
+ROUTING_RULE = (f"companies of up to {SMB_MAX_EMPLOYEES} employees are smb, {SMB_MAX_EMPLOYEES + 1} to "
+                f"{MID_MARKET_MAX_EMPLOYEES} mid-market, over {MID_MARKET_MAX_EMPLOYEES} enterprise (a human approves); "
+                "leads whose company is not in the directory (free e-mail, unknown domain) go to nurture")
+LEAD_ID = re.compile(r"L\d{3,}", re.IGNORECASE)
+
+
+def segment_for(employees: int) -> str:
+    """The sales segment of a company with `employees` employees."""
+    if employees <= SMB_MAX_EMPLOYEES:
+        return "smb"
+    return "mid-market" if employees <= MID_MARKET_MAX_EMPLOYEES else "enterprise"
+
+
+def normalize_domain(value: str) -> str:
+    """A bare domain from a domain, an e-mail address or a web address (``https://www.acme.com/about``)."""
+    text = value.strip().lower()
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    text = re.sub(r"^[a-z]+://", "", text).split("/", 1)[0].split(":", 1)[0]
+    return text.removeprefix("www.").strip(".")
+
+
+@dataclass
+class LeadDesk:
+    """The lead desk's system of record, with a clock that tests can fix."""
+
+    db_path: Path
+    today: Callable[[], date] = date.today
+
+    def find_lead(
+        self,
+        lead: Annotated[str, Field(description="The lead's id (like L001), e-mail address, name, or company "
+                                               "name or domain")],
+    ) -> str:
+        """Find a lead: its id, contact, company domain, source, message, and whether it was already routed."""
+        query = lead.strip()
+        if not query:
+            raise ValueError("say which lead: its id (like L001), e-mail address, name or company")
+        with closing(connect(self.db_path)) as conn:
+            base = ("SELECT l.*, a.segment, a.owner FROM leads l LEFT JOIN assignments a ON a.lead_id = l.id "
+                    "LEFT JOIN companies c ON c.domain = l.domain ")
+            if LEAD_ID.fullmatch(query):
+                rows = conn.execute(base + "WHERE l.id = ?", (query.upper(),)).fetchall()
+            elif "@" in query:
+                rows = conn.execute(base + "WHERE lower(l.email) = lower(?)", (query,)).fetchall()
+            else:
+                pattern = f"%{query.lower()}%"
+                rows = conn.execute(base + "WHERE lower(l.name) LIKE ? OR lower(l.company) LIKE ? OR l.domain LIKE ? "
+                                    "OR lower(c.name) LIKE ? ORDER BY l.id", (pattern,) * 4).fetchall()
+        if not rows:
+            raise LookupError(f"no lead matches {query!r} (search by lead id like L001, e-mail address, name or company)")
+        leads = [self._describe(row) for row in rows]
+        if len(leads) == 1:
+            return json.dumps(leads[0])
+        return json.dumps({"matches": leads, "note": f"{len(leads)} leads match {query!r}: name one by its lead id"})
+
+    def enrich_company(
+        self,
+        domain: Annotated[str, Field(description="The company's domain (like acme.com), or the lead's e-mail address")],
+    ) -> str:
+        """Look up a company in the directory by domain: employees, industry, country and the segment its size gives."""
+        name = normalize_domain(domain)
+        if not name or "." not in name:
+            raise ValueError(f"{domain!r} is not a domain: pass the lead's domain (like acme.com) or e-mail address, "
+                             "as find_lead shows them")
+        if name in FREE_MAIL_DOMAINS:
+            raise LookupError(f"{name} is a free e-mail provider, not a company: the lead's company size is unknown. "
+                              "Route the lead to the 'nurture' segment.")
+        company = self._company(name)
+        if company is None:
+            raise LookupError(f"no company with domain {name!r} in the directory: its size is unknown. "
+                              "Route the lead to the 'nurture' segment.")
+        return json.dumps({"domain": company["domain"], "company": company["name"], "employees": company["employees"],
+                           "industry": company["industry"], "country": company["country"],
+                           "segment": segment_for(company["employees"]), "rule": ROUTING_RULE})
+
+    def route_lead(
+        self,
+        lead_id: Annotated[str, Field(description="The lead's id, like L001")],
+        segment: Annotated[Segment, Field(description="The segment the company's size gives (nurture when the "
+                                                      "company is not in the directory)")],
+        reason: Annotated[str, Field(description="Why, in a few words: the company and its employee count")],
+        owner: Annotated[str, Field(description="Leave empty for the segment's queue; only an account executive "
+                                                "the request names")] = "",
+    ) -> str:
+        """Route a lead to a sales segment, once. The segment must match the company's size in the directory."""
+        lead = self._lead(lead_id)
+        if lead["segment"] is not None:
+            raise PermissionError(f"lead {lead['id']} was already routed to {lead['segment']} ({lead['owner']}); "
+                                  "a lead is routed only once")
+        if segment not in SEGMENTS:
+            raise ValueError(f"segment must be one of {', '.join(SEGMENTS)}, got {segment!r}")
+        company = None if lead["domain"] in FREE_MAIL_DOMAINS else self._company(lead["domain"])
+        if company is None:
+            correct = "nurture"
+            why = (f"{lead['domain']} is a free e-mail provider" if lead["domain"] in FREE_MAIL_DOMAINS
+                   else f"{lead['domain']} is not in the company directory") + ", so the company's size is unknown"
+        else:
+            correct = segment_for(company["employees"])
+            why = f"{company['name']} has {company['employees']} employees"
+        if segment != correct:
+            raise PermissionError(f"refused: {why}, so lead {lead['id']} belongs to segment {correct!r}, not {segment!r} "
+                                  f"({ROUTING_RULE}). Route it to {correct!r}.")
+        owner = self._owner(segment, owner)
+        note = " ".join(reason.split()) or why
+        with closing(connect(self.db_path)) as conn, conn:
+            conn.execute("INSERT INTO assignments (lead_id, segment, owner, note, assigned_on) VALUES (?, ?, ?, ?, ?)",
+                         (lead["id"], segment, owner, note, self.today().isoformat()))
+        return json.dumps({"lead_id": lead["id"], "segment": segment, "owner": owner, "status": "routed"})
+
+    def reconcile_route(self, args: dict[str, Any]) -> str | None:
+        """After a crash mid-route: the result if the lead is assigned to that segment, else None."""
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT lead_id, segment, owner FROM assignments WHERE lead_id = ? AND segment = ?",
+                               (str(args.get("lead_id", "")).strip().upper(), args.get("segment"))).fetchone()
+        if row is None:
+            return None
+        return json.dumps({"lead_id": row["lead_id"], "segment": row["segment"], "owner": row["owner"],
+                           "status": "routed"})
+
+    def _describe(self, row: Any) -> dict[str, Any]:
+        routed = (f"already routed to {row['segment']} ({row['owner']})" if row["segment"] is not None
+                  else "not routed yet")
+        return {"lead_id": row["id"], "name": row["name"], "email": row["email"], "company": row["company"],
+                "domain": row["domain"], "source": row["source"], "received_on": row["received_on"],
+                "message_from_lead": row["message"], "routing": routed}
+
+    def _lead(self, lead_id: str) -> dict[str, Any]:
+        if not LEAD_ID.fullmatch(lead_id.strip()):
+            raise LookupError(f"{lead_id!r} is not a lead id (they look like L001); find the lead with find_lead first")
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT l.*, a.segment, a.owner FROM leads l LEFT JOIN assignments a "
+                               "ON a.lead_id = l.id WHERE l.id = ?", (lead_id.strip().upper(),)).fetchone()
+        if row is None:
+            raise LookupError(f"no lead with id {lead_id!r}")
+        return dict(row)
+
+    def _company(self, domain: str) -> dict[str, Any] | None:
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT * FROM companies WHERE domain = ?", (domain,)).fetchone()
+        return None if row is None else dict(row)
+
+    @staticmethod
+    def _owner(segment: str, owner: str) -> str:
+        """The assignment's owner: the segment's queue unless one of its account executives is named."""
+        team = TEAMS[segment]
+        name = owner.strip().lower().lstrip("@")
+        if not name or name in (segment, f"{segment} queue", "queue"):
+            return team[0]
+        if name not in team:
+            raise ValueError(f"{owner!r} is not on the {segment} team ({', '.join(team)}); leave owner empty "
+                             f"for the {team[0]}")
+        return name
+
+
+def lead_tools(desk: LeadDesk) -> list[ToolSpec]:
+    """The lead desk's tool specs: two reads and one write (reconcilable)."""
+    return [
+        tool_spec(desk.find_lead, risk="read", scopes=("leads:read",)),
+        tool_spec(desk.enrich_company, risk="read", scopes=("companies:read",)),
+        tool_spec(desk.route_lead, risk="write", scopes=("assignments:write",), reconcile=desk.reconcile_route),
+    ]
