@@ -10,3 +10,4 @@ from taskwarden.workflows import get_workflow
 
 refunds = workflow_builder(get_workflow("refunds")).compile(name="refunds")
 leads = workflow_builder(get_workflow("leads")).compile(name="leads")
+invoices = workflow_builder(get_workflow("invoices")).compile(name="invoices")

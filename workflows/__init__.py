@@ -17,10 +17,12 @@ WORKFLOW_FILE_SUFFIXES = (".yaml", ".yml")
 SHIPPED: dict[str, str] = {
     "refunds": "taskwarden.workflows.refunds.workflow:refund_desk",
     "leads": "taskwarden.workflows.leads.workflow:lead_router",
+    "invoices": "taskwarden.workflows.invoices.workflow:invoice_processor",
 }
 DEMO_DATA: dict[str, str] = {
     "refunds": "taskwarden.workflows.refunds.workflow:reset_demo_data",
     "leads": "taskwarden.workflows.leads.workflow:reset_demo_data",
+    "invoices": "taskwarden.workflows.invoices.workflow:reset_demo_data",
 }
 
 

@@ -1,0 +1,408 @@
+"""Invoice processing: the PDF writer, field extraction, the desk's business rules, the dataset and
+evaluation workspace, and whole runs on scripted models."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pypdf
+import pytest
+from langgraph.types import Command
+
+from scripts import TODAY, passes, plan
+from taskwarden.evals.dataset import Case, load_dataset, parse_lines
+from taskwarden.testing import call, say
+from taskwarden.workflows.invoices import evaluation
+from taskwarden.workflows.invoices.db import exceptions, payments, seed
+from taskwarden.workflows.invoices.documents import (
+    DEMO_INVOICES,
+    InvoiceDoc,
+    read_document,
+    render,
+    seed_inbox,
+    write_invoice,
+)
+from taskwarden.workflows.invoices.fields import parse_invoice, payment_instructions
+from taskwarden.workflows.invoices.pdf import write_pdf
+from taskwarden.workflows.invoices.tools import InvoiceDesk
+from taskwarden.workflows.invoices.workflow import invoice_processor
+
+CFG = {"configurable": {"thread_id": "invoices-1"}}
+INVOICE_PLAN = plan(("t1", "clerk", "Read the invoice and look up its PO", ()),
+                    ("t2", "payer", "Match the invoice, then pay it or flag the exception", ("t1",)))
+
+
+@pytest.fixture
+def desk(tmp_path):
+    return InvoiceDesk(db_path=seed(tmp_path / "invoices.db", TODAY), inbox=seed_inbox(tmp_path / "inbox", TODAY),
+                       today=lambda: TODAY)
+
+
+def match(desk, number):
+    return json.loads(desk.match_invoice(number))
+
+
+# --- PDF and extraction -------------------------------------------------------------------------------
+
+def test_pdf_writer_round_trips_through_pypdf_with_correct_xref():
+    lines = ["INVOICE", "Vendor: Acme (Office) Supply", "Path C:\\invoices", "Total due: $2,340.00", "x " * 80]
+    data = write_pdf(lines)
+    assert data == write_pdf(lines), "deterministic: no timestamps or ids"
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=True)
+    text = reader.pages[0].extract_text()
+    assert "Vendor: Acme (Office) Supply" in text and "Path C:\\invoices" in text and "Total due: $2,340.00" in text
+    xref = int(re.search(rb"startxref\n(\d+)", data).group(1))
+    assert data[xref:].startswith(b"xref\n0 6\n")
+    offsets = [int(line[:10]) for line in data[xref:].split(b"\n")[3:8]]
+    assert [data[o:].split(b"\n", 1)[0] for o in offsets] == [b"%d 0 obj" % n for n in range(1, 6)]
+
+
+def test_pdf_writer_refuses_more_than_a_page():
+    with pytest.raises(ValueError, match="do not fit on one page"):
+        write_pdf(["line"] * 100)
+
+
+@pytest.mark.parametrize("suffix", ["txt", "md", "pdf"])
+@pytest.mark.parametrize("style", [0, 1, 2])
+def test_fields_are_extracted_from_every_format_and_layout(tmp_path, suffix, style):
+    doc = InvoiceDoc(file=f"INV-4001.{suffix}", vendor="Globex Logistics, LLC", po="PO-1003", total=1275.0, tax=75.0,
+                     style=style)
+    fields = parse_invoice(read_document(write_invoice(tmp_path, doc, TODAY)))
+    assert fields == {"invoice_number": "INV-4001", "vendor": "Globex Logistics, LLC", "po_number": "PO-1003",
+                      "total": 1275.0, "invoice_date": "2026-11-18", "due_date": "2026-12-18"}
+
+
+def test_a_missing_po_number_is_none():
+    doc = InvoiceDoc(file="INV-4002.txt", vendor="Acme Office Supply", total=10.0)
+    assert parse_invoice(render(doc, TODAY).decode())["po_number"] is None
+
+
+def test_payment_instructions_are_found_only_where_they_are():
+    texts = {doc.file: render(doc, TODAY).decode("latin-1") for doc in DEMO_INVOICES if doc.file.endswith((".txt", ".md"))}
+    found = {file for file, text in texts.items() if payment_instructions(text)}
+    assert found == {"INV-2050.txt"}
+    assert payment_instructions("Please remit to our new bank account: IBAN DE89 3704.")
+
+
+@pytest.mark.parametrize(("doc", "error"), [
+    (InvoiceDoc(file="INV-4003.pdf", vendor="X", total=1.0, damage="corrupt"), "not a valid PDF or it is damaged"),
+    (InvoiceDoc(file="INV-4004.pdf", vendor="X", total=1.0, damage="scanned"), "no text layer"),
+    (InvoiceDoc(file="INV-4005.docx", vendor="X", total=1.0), "unsupported file type '.docx'"),
+])
+def test_unreadable_documents_raise_clear_errors(tmp_path, doc, error):
+    with pytest.raises(ValueError, match=re.escape(error)):
+        read_document(write_invoice(tmp_path, doc, TODAY))
+
+
+# --- the desk's business rules --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("number", "decision", "problem"), [
+    ("INV-2041", "pay", ""),
+    ("INV-2042", "pay", ""),
+    ("INV-2044", "pay", ""),
+    ("INV-2052", "pay", ""),
+    ("INV-2043", "flag", "amount mismatch: the invoice totals $1,395.00 but PO-1003 is for $1,275.00 ($120.00 more)"),
+    ("INV-2045", "flag", "PO-1005 is closed"),
+    ("INV-2046", "flag", "names no PO number"),
+    ("INV-2047", "flag", "cannot be read"),
+    ("INV-2048", "flag", "vendor mismatch: the invoice is from 'Northwind Traders' but PO-1006 is with 'Acme Office"),
+    ("INV-2049", "flag", "no purchase order PO-1999"),
+    ("INV-2050", "flag", "carries payment instructions"),
+    ("INV-2051", "flag", "no text layer"),
+    ("INV-1990", "none", "already paid (PO-1008, $640.00"),
+])
+def test_match_invoice_decides_from_the_document_and_the_database(desk, number, decision, problem):
+    result = match(desk, number)
+    assert result["decision"] == decision
+    assert problem in " ".join(result["problems"])
+    if decision == "pay":
+        assert result["problems"] == [] and result["amount_to_pay"] == result["invoice"]["total"]
+
+
+def test_schedule_payment_pays_once_and_reconciles(desk):
+    assert desk.reconcile_payment({"invoice_number": "INV-2041"}) is None
+    paid = json.loads(desk.schedule_payment("INV-2041", "PO-1001", 2340.0))
+    assert paid["status"] == "payment scheduled" and paid["vendor"] == "Acme Office Supply"
+    assert [(p["invoice_number"], p["po_number"], p["amount"], p["scheduled_on"]) for p in payments(desk.db_path)][-1] \
+        == ("INV-2041", "PO-1001", 2340.0, TODAY.isoformat())
+    assert json.loads(desk.reconcile_payment({"invoice_number": "inv-2041"}))["amount"] == 2340.0
+    with pytest.raises(PermissionError, match="already paid .*a duplicate"):
+        desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
+    assert match(desk, "INV-2041")["decision"] == "none"
+
+
+@pytest.mark.parametrize(("args", "error", "message"), [
+    (("INV-2043", "PO-1003", 1395.0), PermissionError, "amount mismatch"),
+    (("INV-2043", "PO-1003", 1275.0), PermissionError, "amount mismatch"),
+    (("INV-2048", "PO-1006", 312.4), PermissionError, "vendor mismatch"),
+    (("INV-2045", "PO-1005", 3150.0), PermissionError, "closed"),
+    (("INV-2049", "PO-1999", 2100.0), PermissionError, "no purchase order PO-1999"),
+    (("INV-2046", "PO-1003", 1275.0), PermissionError, "names no PO number"),
+    (("INV-2050", "PO-1010", 980.0), PermissionError, "payment instructions"),
+    (("INV-2047", "PO-1007", 1920.0), PermissionError, "cannot be read"),
+    (("INV-2041", "PO-1006", 2340.0), PermissionError, "invoice INV-2041 names PO-1001, not 'PO-1006'"),
+    (("INV-2041", "PO-1001", 2000.0), ValueError, r"amount must be the invoice total \$2,340.00"),
+    (("INV-9999", "PO-1001", 2340.0), LookupError, "no invoice INV-9999 in the inbox"),
+    (("2041", "PO-1001", 2340.0), LookupError, "not an invoice number"),
+    (("INV-2041", "1001", 2340.0), LookupError, "not a PO number"),
+])
+def test_schedule_payment_enforces_the_matching_rules(desk, args, error, message):
+    with pytest.raises(error, match=message):
+        desk.schedule_payment(*args)
+    assert [p["invoice_number"] for p in payments(desk.db_path)] == ["INV-1990"]
+
+
+def test_a_total_within_a_cent_pays_the_invoice_total(desk):
+    json.loads(desk.schedule_payment("INV-2052", "PO-1006", 312.40))
+    assert payments(desk.db_path)[-1]["amount"] == 312.41
+
+
+def test_flag_exception_files_once_and_blocks_payment(desk):
+    filed = json.loads(desk.flag_exception("inv-2043", "amount mismatch: $120.00 more than PO-1003", "po-1003"))
+    assert filed["status"] == "filed for review"
+    again = json.loads(desk.flag_exception("INV-2043", "again"))
+    assert again["status"] == "already filed for review"
+    assert [(e["invoice_number"], e["po_number"]) for e in exceptions(desk.db_path)] == [("INV-2043", "PO-1003")]
+    assert match(desk, "INV-2043")["decision"] == "none"
+    desk.flag_exception("INV-2041", "the vendor called about it")
+    with pytest.raises(PermissionError, match="already filed as an exception"):
+        desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
+
+
+@pytest.mark.parametrize(("args", "error", "message"), [
+    (("INV-9999", "no such invoice"), LookupError, "no invoice INV-9999 in the inbox"),
+    (("INV-1990", "duplicate"), PermissionError, "already paid"),
+    (("INV-2043", "  "), ValueError, "the reason is empty"),
+])
+def test_flag_exception_refuses_what_it_cannot_file(desk, args, error, message):
+    with pytest.raises(error, match=message):
+        desk.flag_exception(*args)
+    assert exceptions(desk.db_path) == []
+
+
+def test_read_invoice_is_confined_to_the_inbox(desk, tmp_path):
+    (tmp_path / "secret.txt").write_text("Invoice number: INV-4444")
+    (desk.inbox / "INV-4444.txt").symlink_to(tmp_path / "secret.txt")
+    for name in ("../invoices.db", str(tmp_path / "secret.txt"), "..", ".hidden", "INV-4444.txt"):
+        with pytest.raises((PermissionError, FileNotFoundError)):
+            desk.read_invoice(name)
+    assert "INV-4444.txt" not in desk.list_inbox()
+    with pytest.raises(FileNotFoundError, match="no file 'INV-9999.pdf' in the inbox; call list_inbox"):
+        desk.read_invoice("INV-9999.pdf")
+    with pytest.raises(ValueError, match="INV-2047.pdf cannot be read"):
+        desk.read_invoice("INV-2047.pdf")
+
+
+def test_read_invoice_returns_text_and_fields_also_without_extension(desk):
+    result = json.loads(desk.read_invoice("INV-2044"))
+    assert result["file"] == "INV-2044.pdf"
+    assert result["fields"]["total"] == 14800.0 and result["fields"]["po_number"] == "PO-1004"
+    assert "Sales tax: $1,100.00" in result["text"]
+    listed = json.loads(desk.list_inbox())["files"]
+    assert {"file": "INV-2041.pdf", "type": "pdf", "size": (desk.inbox / "INV-2041.pdf").stat().st_size} in listed
+
+
+def test_policies_route_large_payments_and_every_exception_to_a_human(tmp_path):
+    workflow = invoice_processor(tmp_path / "invoices.db", tmp_path / "inbox", today=lambda: TODAY)
+    check = workflow.gate.check
+    assert check("flag_exception", {"invoice_number": "INV-2043", "reason": "x"}).outcome == "require_approval"
+    assert check("schedule_payment", {"amount": 10000.0}).outcome == "allow"
+    assert check("schedule_payment", {"amount": 10000.01}).outcome == "require_approval"
+    assert [role.name for role in workflow.roles] == ["clerk", "payer"]
+
+
+def test_demo_data_lives_under_the_data_home(home):
+    from taskwarden.workflows.invoices.workflow import default_db_path, default_inbox, reset_demo_data
+
+    invoice_processor()
+    assert default_db_path() == home / "invoices" / "invoices.db" and default_db_path().exists()
+    assert len(list(default_inbox().iterdir())) == len(DEMO_INVOICES)
+    InvoiceDesk(default_db_path(), default_inbox()).schedule_payment("INV-2041", "PO-1001", 2340.0)
+    assert reset_demo_data() == home / "invoices"
+    assert [p["invoice_number"] for p in payments(default_db_path())] == ["INV-1990"]
+
+
+# --- dataset and evaluation workspace ---------------------------------------------------------------
+
+def test_dataset_is_deterministic_valid_and_shipped():
+    cases = evaluation.generate_cases()
+    assert cases == evaluation.generate_cases()
+    assert len(cases) >= 60
+    shipped = evaluation.DATASET.read_text(encoding="utf-8")
+    from taskwarden.evals.dataset import dump_cases
+
+    assert dump_cases(cases) == shipped, "regenerate: python -m taskwarden.workflows.invoices.evaluation"
+    dataset = load_dataset(evaluation.DATASET)
+    assert dataset.errors == [] and len(dataset.cases) == len(cases)
+    tags = {tag for case in dataset.cases for tag in case.tags}
+    assert {"common", "policy:large-payment", "policy:exception-review", "policy:amount-match", "policy:po-exists",
+            "policy:po-open", "policy:vendor-match", "policy:paid-once", "edge:corrupt-pdf", "edge:missing-po-number",
+            "edge:prompt-injection", "edge:cents-tolerance", "review:approve", "review:reject",
+            "format:pdf", "format:md", "format:txt"} <= tags
+
+
+def _invoice_number(case: Case) -> str | None:
+    for records in case.expect.effects.values():
+        return records[0]["invoice_number"]
+    return next((item for item in case.expect.answer.contains if isinstance(item, str) and item.startswith("INV-")),
+                None)
+
+
+def _added(before, after):
+    return {kind: [r for r in records if r not in before.get(kind, [])] for kind, records in after.items()}
+
+
+def _agrees(expected: dict, record: dict) -> bool:
+    def same(a, b):
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return abs(a - b) <= 0.01 + 1e-9
+        return str(a).casefold() == str(b).casefold()
+    return all(key in record and same(value, record[key]) for key, value in expected.items())
+
+
+def test_every_case_is_consistent_with_the_desks_own_rules(tmp_path):
+    """Each case's workspace seeds, and doing what the rules say (pay, flag, or nothing, as the reviewer
+    decides) produces exactly the labelled effects and reviews."""
+    for case in load_dataset(evaluation.DATASET).cases:
+        workspace = evaluation.eval_workspace(tmp_path / case.id, TODAY, case)
+        tools = {spec.name: spec.tool for spec in workspace.workflow.tools}
+        before = workspace.observe()
+        number = _invoice_number(case)
+        if number is None:  # nothing to process: the named file is not an invoice in the inbox
+            with pytest.raises((FileNotFoundError, PermissionError)):
+                tools["read_invoice"].invoke({"filename": case.request.split("invoice ")[1].split()[0]})
+            assert not case.expect.review and not case.expect.effects, case.id
+            continue
+        found = json.loads(tools["match_invoice"].invoke({"invoice_number": number}))
+        approves = case.reviewer.decision == "approve"
+        if found["decision"] == "pay":
+            review = found["amount_to_pay"] > 10000
+            if approves or not review:
+                tools["schedule_payment"].invoke({"invoice_number": number, "po_number": found["purchase_order"][
+                    "po_number"], "amount": found["amount_to_pay"]})
+        elif found["decision"] == "flag":
+            review = True
+            if approves:
+                tools["flag_exception"].invoke({"invoice_number": number, "reason": "; ".join(found["problems"])})
+        else:
+            review = False
+        added = _added(before, workspace.observe())
+        assert review == case.expect.review, case.id
+        for kind, records in added.items():
+            expected = case.expect.effects.get(kind, [])
+            assert len(records) == len(expected), f"{case.id}: {kind} added {records}, expected {expected}"
+            assert all(_agrees(e, r) for e, r in zip(expected, records)), f"{case.id}: {records} vs {expected}"
+
+
+def test_eval_workspace_seeds_setup_and_observes_a_payment(tmp_path):
+    case = Case.model_validate({
+        "id": "x", "input": {"request": "Process the invoice INV-5001.pdf"}, "expect": {},
+        "setup": {"purchase_orders": [{"po_number": "PO-5001", "vendor": "Contoso Print", "amount": 830.0}],
+                  "invoices": [{"file": "INV-5001.pdf", "vendor": "Contoso Print", "po": "PO-5001", "total": 830.0}]}})
+    workspace = evaluation.eval_workspace(tmp_path, TODAY, case)
+    assert (tmp_path / "inbox" / "INV-5001.pdf").read_bytes().startswith(b"%PDF-1.4")
+    before = workspace.observe()
+    assert before == {"payments": [{"invoice_number": "INV-1990", "po_number": "PO-1008", "vendor_id": "V03",
+                                    "amount": 640.0}], "exceptions": []}
+    tools = {spec.name: spec.tool for spec in workspace.workflow.tools}
+    tools["schedule_payment"].invoke({"invoice_number": "INV-5001", "po_number": "PO-5001", "amount": 830.0})
+    assert _added(before, workspace.observe()) == {
+        "payments": [{"invoice_number": "INV-5001", "po_number": "PO-5001", "vendor_id": "V06", "amount": 830.0}],
+        "exceptions": []}
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    ({"refunds": []}, "refunds: Extra inputs are not permitted"),
+    ({"invoices": [{"file": "../x.pdf", "vendor": "A", "total": 1}]}, "invoices.0.file"),
+    ({"invoices": [{"file": "INV-2041.pdf", "vendor": "A", "total": 1}]}, "already in the seeded inbox"),
+    ({"purchase_orders": [{"po_number": "PO-1001", "vendor": "A", "amount": 1}]}, "PO-1001 already exists"),
+    ({"payments": [{"invoice_number": "INV-5002", "po_number": "PO-7777", "amount": 1}]}, "unknown purchase order"),
+    ({"payments": [{"invoice_number": "INV-5002", "po_number": "PO-1008", "amount": 1}]}, "already paid"),
+])
+def test_eval_workspace_refuses_a_bad_setup(tmp_path, setup, message):
+    case = Case.model_validate({"id": "bad", "input": {"request": "r"}, "expect": {}, "setup": setup})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        evaluation.eval_workspace(tmp_path, TODAY, case)
+
+
+def test_shipped_cases_parse_line_by_line():
+    text = evaluation.DATASET.read_text(encoding="utf-8")
+    assert parse_lines(text.splitlines()).errors == []
+
+
+# --- whole runs on scripted models ------------------------------------------------------------------
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "inv" / "invoices.db"
+
+
+@pytest.fixture
+def invoices(db):
+    return invoice_processor(db, db.parent / "inbox", today=lambda: TODAY)
+
+
+def clerk(file, po):
+    return [call("read_invoice", when="(t1)", filename=file), call("get_purchase_order", when="(t1)", po_number=po),
+            say(f"{file}: read; {po} found.", when="(t1)")]
+
+
+def test_a_matching_pdf_invoice_is_paid_without_review(make_graph, invoices, db):
+    graph, models = make_graph(
+        workflow=invoices, orchestrator=[INVOICE_PLAN],
+        worker=[*clerk("INV-2041.pdf", "PO-1001"),
+                call("match_invoice", when="(t2)", invoice_number="INV-2041"),
+                call("schedule_payment", when="(t2)", invoice_number="INV-2041", po_number="PO-1001", amount=2340.0),
+                say("Payment scheduled for INV-2041 (PO-1001, $2,340.00).", when="(t2)")],
+        evaluator=passes(2))
+    out = graph.invoke({"messages": [("user", "Process the invoice INV-2041.pdf in the inbox")]}, CFG)
+    assert out["status"] == "completed" and not graph.get_state(CFG).interrupts
+    assert out["final_answer"] == "Payment scheduled for INV-2041 (PO-1001, $2,340.00)."
+    assert [(p["invoice_number"], p["amount"]) for p in payments(db)] == [("INV-1990", 640.0), ("INV-2041", 2340.0)]
+    clerk_call = next(c for c in models["worker"].calls if "(t1)" in c.prompt)
+    assert clerk_call.tools == ["list_inbox", "read_invoice", "get_purchase_order"]
+    read = next(m for c in models["worker"].calls for m in c.messages if getattr(m, "name", "") == "read_invoice")
+    assert '"total": 2340.0' in read.content, "the PDF was read with pypdf"
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_mismatch_is_flagged_for_a_human_who_decides_whether_it_is_filed(make_graph, invoices, db, decision):
+    answer = "INV-2043 flagged for review." if decision == "approve" else "The reviewer did not approve the exception."
+    graph, _ = make_graph(
+        workflow=invoices, orchestrator=[INVOICE_PLAN],
+        worker=[*clerk("INV-2043.txt", "PO-1003"),
+                call("match_invoice", when="(t2)", invoice_number="INV-2043"),
+                call("flag_exception", when="(t2)", invoice_number="INV-2043", po_number="PO-1003",
+                     reason="amount mismatch: $1,395.00 against $1,275.00"),
+                say(answer, when="(t2)")],
+        evaluator=passes(2))
+    graph.invoke({"messages": [("user", "Process the invoice INV-2043.txt in the inbox")]}, CFG)
+    (pending,) = graph.get_state(CFG).interrupts
+    assert pending.value["action_requests"][0]["name"] == "flag_exception"
+    assert "Every invoice exception goes to a human" in pending.value["action_requests"][0]["description"]
+    assert exceptions(db) == [], "nothing is filed before the decision"
+
+    resume = {"type": decision, **({"message": "I'll call Globex."} if decision == "reject" else {})}
+    out = graph.invoke(Command(resume={"decisions": [resume]}), CFG)
+    assert out["status"] == "completed" and out["final_answer"] == answer
+    filed = [e["invoice_number"] for e in exceptions(db)]
+    assert filed == (["INV-2043"] if decision == "approve" else [])
+    assert [p["invoice_number"] for p in payments(db)] == ["INV-1990"]
+
+
+def test_a_large_payment_waits_for_approval(make_graph, invoices, db):
+    graph, _ = make_graph(
+        workflow=invoices, orchestrator=[INVOICE_PLAN],
+        worker=[*clerk("INV-2044.pdf", "PO-1004"),
+                call("match_invoice", when="(t2)", invoice_number="INV-2044"),
+                call("schedule_payment", when="(t2)", invoice_number="INV-2044", po_number="PO-1004", amount=14800.0),
+                say("Payment of $14,800.00 scheduled for INV-2044.", when="(t2)")],
+        evaluator=passes(2))
+    graph.invoke({"messages": [("user", "Process the invoice INV-2044.pdf in the inbox")]}, CFG)
+    (pending,) = graph.get_state(CFG).interrupts
+    assert pending.value["action_requests"][0]["description"].startswith("Payments over $10,000 need a human's approval")
+    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
+    assert out["status"] == "completed" and payments(db)[-1]["invoice_number"] == "INV-2044"
+

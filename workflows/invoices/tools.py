@@ -1,0 +1,312 @@
+"""The invoice desk's tools. The matching rules live here, in code, so they hold even when the model errs.
+
+An invoice is paid only when the document itself (parsed here, not as the model read it) names an
+open purchase order of the same vendor for the same amount (within a cent), carries no payment
+instructions, and neither the invoice nor the PO was paid before. Anything else is an exception for
+a human: `flag_exception` files it, and the workflow's policy puts every exception before a reviewer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from taskwarden.tools.registry import ToolSpec, tool_spec
+from taskwarden.workflows.invoices.db import connect
+from taskwarden.workflows.invoices.documents import READABLE_SUFFIXES, read_document
+from taskwarden.workflows.invoices.fields import INVOICE_NUMBER, PO_NUMBER, parse_invoice, payment_instructions
+
+AMOUNT_TOLERANCE_USD = 0.01
+APPROVAL_THRESHOLD_USD = 10_000.0
+MAX_TEXT_CHARS = 6000
+_VENDOR_SUFFIXES = re.compile(r"\b(inc|incorporated|llc|ltd|limited|co|corp|corporation|company|gmbh|plc)\b")
+
+InvoiceNumber = Annotated[str, Field(description="The invoice number printed on the invoice, like INV-2041 "
+                                                 "(for a document that cannot be read: its file name without extension)")]
+PoNumber = Annotated[str, Field(description="A purchase order number, like PO-1001")]
+
+
+@dataclass(frozen=True)
+class _Document:
+    """An inbox document as the desk reads it."""
+
+    number: str
+    path: Path
+    text: str
+    fields: dict[str, Any] | None
+    error: str
+    """Why the document cannot be read, or empty."""
+
+
+@dataclass
+class Assessment:
+    """What the desk's own checks say about one invoice: pay it, flag it, or nothing to do."""
+
+    invoice_number: str
+    file: str
+    fields: dict[str, Any] | None = None
+    purchase_order: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)
+    done: str = ""
+    """Why nothing is to be done (already paid, already flagged), else empty."""
+
+    @property
+    def decision(self) -> str:
+        return "none" if self.done else "flag" if self.problems else "pay"
+
+
+@dataclass
+class InvoiceDesk:
+    """Accounts payable: the invoice inbox, the purchase-order database, and a clock tests can fix."""
+
+    db_path: Path
+    inbox: Path
+    today: Callable[[], date] = date.today
+    _read: dict[Path, tuple[tuple[int, int], _Document]] = field(default_factory=dict, init=False, repr=False)
+    """Documents already read, by file, with the (mtime, size) they were read at."""
+
+    def list_inbox(self) -> str:
+        """List the invoice documents in the inbox (file name, type, size in bytes)."""
+        files = [{"file": path.name, "type": path.suffix.lower().lstrip(".") or "none", "size": path.stat().st_size}
+                 for path in self._files()]
+        return json.dumps({"files": files, "readable_types": list(READABLE_SUFFIXES)})
+
+    def read_invoice(
+        self,
+        filename: Annotated[str, Field(description="An invoice file in the inbox, like INV-2041.pdf "
+                                                   "(without extension, the one file of that name)")],
+    ) -> str:
+        """Read an invoice document from the inbox (.txt, .md or .pdf): its text, and the fields found in it
+        (invoice_number, vendor, po_number, total, invoice_date, due_date; null when the document has none)."""
+        path = self._locate(filename)
+        text = read_document(path)
+        clipped = text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + " ...(truncated)"
+        return json.dumps({"file": path.name, "fields": parse_invoice(text), "text": clipped}, ensure_ascii=False)
+
+    def get_purchase_order(self, po_number: PoNumber) -> str:
+        """Look up a purchase order: vendor, description, amount, status (open/closed) and the invoice that paid it."""
+        return json.dumps(self._purchase_order(po_number))
+
+    def match_invoice(self, invoice_number: InvoiceNumber) -> str:
+        """Check an invoice against its purchase order and past payments. Returns the decision: `pay` (matches an
+        open PO: same vendor, same amount), `flag` (an exception for a human, with the problems), or `none`
+        (already paid or already flagged)."""
+        found = self._assess(invoice_number)
+        result: dict[str, Any] = {"invoice_number": found.invoice_number, "file": found.file,
+                                  "decision": found.decision, "problems": found.problems or ([found.done] if found.done else []),
+                                  "invoice": found.fields, "purchase_order": found.purchase_order}
+        if found.decision == "pay":
+            result["amount_to_pay"] = found.fields["total"]
+            result["next_step"] = "schedule_payment with this invoice number, PO number and amount"
+        elif found.decision == "flag":
+            result["next_step"] = "flag_exception with these problems as the reason; do not pay"
+        else:
+            result["next_step"] = "nothing: do not pay and do not flag"
+        return json.dumps(result)
+
+    def schedule_payment(self, invoice_number: InvoiceNumber, po_number: PoNumber,
+                         amount: Annotated[float, Field(description="The invoice total in USD")]) -> str:
+        """Schedule payment of an invoice to the vendor's account on file. Only for an invoice that matches an open
+        purchase order (same vendor, same amount within $0.01), paid once."""
+        found = self._assess(invoice_number)
+        if found.done:
+            raise PermissionError(f"payment refused: {found.done}")
+        if found.problems:
+            raise PermissionError(f"payment refused: {'; '.join(found.problems)}. Flag the invoice for review with "
+                                  "flag_exception instead.")
+        po, total = found.purchase_order, found.fields["total"]
+        if _normal_po(po_number) != po["po_number"]:
+            raise PermissionError(f"payment refused: invoice {found.invoice_number} names {po['po_number']}, "
+                                  f"not {po_number!r}")
+        if abs(amount - total) > AMOUNT_TOLERANCE_USD + 1e-9:
+            raise ValueError(f"amount must be the invoice total ${total:,.2f}, got {amount}")
+        with closing(connect(self.db_path)) as conn, conn:  # the invoice's total is what is paid
+            conn.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?)",
+                         (found.invoice_number, po["po_number"], po["vendor_id"], total, self.today().isoformat()))
+        return json.dumps({"status": "payment scheduled", "invoice_number": found.invoice_number,
+                           "po_number": po["po_number"], "vendor": po["vendor"], "amount": total,
+                           "scheduled_on": self.today().isoformat()})
+
+    def reconcile_payment(self, args: dict[str, Any]) -> str | None:
+        """After a crash mid-payment: the payment's result if it is in the database, else None."""
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT * FROM payments WHERE invoice_number = ?",
+                               (str(args.get("invoice_number", "")).strip().upper(),)).fetchone()
+        if row is None:
+            return None
+        return json.dumps({"status": "payment scheduled", "invoice_number": row["invoice_number"],
+                           "po_number": row["po_number"], "amount": row["amount"], "scheduled_on": row["scheduled_on"]})
+
+    def flag_exception(
+        self,
+        invoice_number: InvoiceNumber,
+        reason: Annotated[str, Field(description="What is wrong, e.g. the mismatch match_invoice reported")],
+        po_number: Annotated[str, Field(description="The PO number the invoice names; empty if it names none")] = "",
+    ) -> str:
+        """File an invoice as an exception for a human to resolve (a mismatch, an unknown or closed PO, no PO
+        number, an unreadable document, suspicious payment instructions). The invoice is not paid."""
+        number = invoice_number.strip().upper()
+        self._entry(number)  # the invoice must be in the inbox
+        if not reason.strip():
+            raise ValueError("the reason is empty: say what is wrong with the invoice")
+        with closing(connect(self.db_path)) as conn, conn:
+            if paid := conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone():
+                raise PermissionError(f"invoice {number} was already paid ({paid['po_number']}, "
+                                      f"${paid['amount']:,.2f}); there is nothing to flag")
+            filed = conn.execute("SELECT id FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+            if filed is not None:
+                return json.dumps({"status": "already filed for review", "exception_id": filed["id"],
+                                   "invoice_number": number})
+            cursor = conn.execute(
+                "INSERT INTO exceptions (invoice_number, po_number, reason, created_at) VALUES (?, ?, ?, ?)",
+                (number, _normal_po(po_number) if po_number.strip() else None, reason.strip(),
+                 datetime.now(UTC).isoformat()))
+        return json.dumps({"status": "filed for review", "exception_id": cursor.lastrowid, "invoice_number": number})
+
+    # --- the checks -------------------------------------------------------------------------------
+
+    def _assess(self, invoice_number: str) -> Assessment:
+        number = invoice_number.strip().upper()
+        doc = self._entry(number)
+        found = Assessment(invoice_number=number, file=doc.path.name, fields=doc.fields)
+        with closing(connect(self.db_path)) as conn:
+            paid = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+            filed = conn.execute("SELECT reason FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+        if paid is not None:
+            found.done = (f"invoice {number} was already paid ({paid['po_number']}, ${paid['amount']:,.2f}, scheduled "
+                          f"{paid['scheduled_on']}): a duplicate, do not pay it again")
+            return found
+        if filed is not None:
+            found.done = f"invoice {number} is already filed as an exception for review ({filed['reason']})"
+            return found
+        if doc.error:
+            found.problems.append(f"the document cannot be read ({doc.error}); a human must read it")
+            return found
+        fields = doc.fields or {}
+        for key, what in (("vendor", "vendor"), ("total", "total")):
+            if fields[key] is None:
+                found.problems.append(f"the invoice shows no {what}")
+        if instructions := payment_instructions(doc.text):
+            found.problems.append("the invoice carries payment instructions, which are never followed (payments go "
+                                  f"only to the vendor's account on file): {instructions[0][:200]!r}")
+        if fields["po_number"] is None:
+            found.problems.append("the invoice names no PO number, so it cannot be matched to a purchase order")
+            return found
+        try:
+            po = found.purchase_order = self._purchase_order(fields["po_number"])
+        except LookupError as exc:
+            found.problems.append(str(exc))
+            return found
+        if po["status"] != "open":
+            found.problems.append(f"{po['po_number']} is {po['status']}: it cannot be invoiced")
+        if po["paid_by_invoice"]:
+            found.problems.append(f"{po['po_number']} was already paid by invoice {po['paid_by_invoice']} "
+                                  "(a possible duplicate)")
+        if fields["vendor"] and _normal_vendor(fields["vendor"]) != _normal_vendor(po["vendor"]):
+            found.problems.append(f"vendor mismatch: the invoice is from {fields['vendor']!r} but {po['po_number']} "
+                                  f"is with {po['vendor']!r}")
+        if fields["total"] is not None and abs(fields["total"] - po["amount"]) > AMOUNT_TOLERANCE_USD + 1e-9:
+            over = fields["total"] - po["amount"]
+            found.problems.append(f"amount mismatch: the invoice totals ${fields['total']:,.2f} but {po['po_number']} "
+                                  f"is for ${po['amount']:,.2f} (${abs(over):,.2f} {'more' if over > 0 else 'less'})")
+        return found
+
+    def _purchase_order(self, po_number: str) -> dict[str, Any]:
+        number = _normal_po(po_number)
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute(
+                "SELECT po.*, v.name AS vendor, p.invoice_number AS paid_by_invoice FROM purchase_orders po "
+                "JOIN vendors v ON v.id = po.vendor_id LEFT JOIN payments p ON p.po_number = po.po_number "
+                "WHERE po.po_number = ?", (number,)).fetchone()
+        if row is None:
+            raise LookupError(f"no purchase order {number}")
+        return {"po_number": row["po_number"], "vendor": row["vendor"], "vendor_id": row["vendor_id"],
+                "description": row["description"], "amount": row["amount"], "status": row["status"],
+                "issued_on": row["issued_on"], "paid_by_invoice": row["paid_by_invoice"]}
+
+    def _entry(self, number: str) -> _Document:
+        """The inbox document carrying invoice `number`."""
+        if not INVOICE_NUMBER.fullmatch(number):
+            raise LookupError(f"{number!r} is not an invoice number (they look like INV-2041)")
+        matches = [doc for doc in self._index() if doc.number == number]
+        if not matches:
+            raise LookupError(f"no invoice {number} in the inbox")
+        if len(matches) > 1:
+            names = ", ".join(doc.path.name for doc in matches)
+            raise LookupError(f"invoice {number} is in {len(matches)} documents ({names}); a human must pick one")
+        return matches[0]
+
+    def _index(self) -> list[_Document]:
+        """Every inbox document, by the invoice number printed in it (for a document that cannot be read,
+        its file name's)."""
+        documents = [self._document(path) for path in self._files()]
+        return [doc for doc in documents if INVOICE_NUMBER.fullmatch(doc.number)]
+
+    def _document(self, path: Path) -> _Document:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        if (cached := self._read.get(path)) and cached[0] == version:
+            return cached[1]
+        try:
+            text, error = read_document(path), ""
+        except ValueError as exc:
+            text, error = "", str(exc)
+        fields = parse_invoice(text) if not error else None
+        doc = _Document((fields or {}).get("invoice_number") or path.stem.upper(), path, text, fields, error)
+        self._read[path] = (version, doc)
+        return doc
+
+    def _files(self) -> list[Path]:
+        if not self.inbox.is_dir():
+            raise FileNotFoundError(f"the invoice inbox {self.inbox} does not exist")
+        return sorted(p for p in self.inbox.iterdir() if p.is_file() and not p.is_symlink()
+                      and not p.name.startswith("."))
+
+    def _locate(self, filename: str) -> Path:
+        """The inbox file `filename` names (a bare name; without extension, the one file with that stem)."""
+        name = filename.strip()
+        if not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+            raise PermissionError(f"{filename!r} is not a file name in the inbox: give a bare name like INV-2041.pdf")
+        files = self._files()
+        exact = [p for p in files if p.name.lower() == name.lower()]
+        if exact:
+            return exact[0]
+        same_stem = [p for p in files if p.stem.lower() == name.lower()]
+        if len(same_stem) == 1:
+            return same_stem[0]
+        if same_stem:
+            raise LookupError(f"{name!r} matches {', '.join(p.name for p in same_stem)}: give the file name")
+        raise FileNotFoundError(f"no file {name!r} in the inbox; call list_inbox to see the files")
+
+
+def invoice_tools(desk: InvoiceDesk) -> list[ToolSpec]:
+    """The invoice desk's tool specs: reads, one irreversible payment (reconcilable), one write (exceptions)."""
+    return [
+        tool_spec(desk.list_inbox, risk="read", scopes=("inbox:read",)),
+        tool_spec(desk.read_invoice, risk="read", scopes=("inbox:read",)),
+        tool_spec(desk.get_purchase_order, risk="read", scopes=("purchase_orders:read",)),
+        tool_spec(desk.match_invoice, risk="read", scopes=("inbox:read", "purchase_orders:read", "payments:read")),
+        tool_spec(desk.schedule_payment, risk="irreversible", scopes=("payments:write",),
+                  reconcile=desk.reconcile_payment),
+        tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",)),
+    ]
+
+
+def _normal_po(po_number: str) -> str:
+    match = PO_NUMBER.fullmatch(po_number.strip())
+    if not match:
+        raise LookupError(f"{po_number!r} is not a PO number (they look like PO-1001)")
+    return match.group(0).upper()
+
+
+def _normal_vendor(name: str) -> str:
+    words = re.sub(r"[^a-z0-9 ]", " ", name.lower())
+    return " ".join(_VENDOR_SUFFIXES.sub(" ", words).split())
