@@ -11,3 +11,4 @@ from taskwarden.workflows import get_workflow
 refunds = workflow_builder(get_workflow("refunds")).compile(name="refunds")
 leads = workflow_builder(get_workflow("leads")).compile(name="leads")
 invoices = workflow_builder(get_workflow("invoices")).compile(name="invoices")
+vulnwatch = workflow_builder(get_workflow("vulnwatch")).compile(name="vulnwatch")

@@ -18,11 +18,13 @@ SHIPPED: dict[str, str] = {
     "refunds": "taskwarden.workflows.refunds.workflow:refund_desk",
     "leads": "taskwarden.workflows.leads.workflow:lead_router",
     "invoices": "taskwarden.workflows.invoices.workflow:invoice_processor",
+    "vulnwatch": "taskwarden.workflows.vulnwatch.workflow:vulnerability_watch",
 }
 DEMO_DATA: dict[str, str] = {
     "refunds": "taskwarden.workflows.refunds.workflow:reset_demo_data",
     "leads": "taskwarden.workflows.leads.workflow:reset_demo_data",
     "invoices": "taskwarden.workflows.invoices.workflow:reset_demo_data",
+    "vulnwatch": "taskwarden.workflows.vulnwatch.workflow:reset_demo_data",
 }
 
 

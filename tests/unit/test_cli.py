@@ -77,7 +77,7 @@ def test_empty_request_is_refused(home, capsys):
 
 def test_unknown_workflow_is_refused(home, capsys):
     assert main(["run", "payroll", "pay everyone"]) == 2
-    assert "unknown workflow 'payroll'; available: invoices, leads, refunds" in one_error_line(capsys)
+    assert "unknown workflow 'payroll'; available: invoices, leads, refunds, vulnwatch" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("argv", [["resume", "nope"], ["review", "approve", "nope"], ["runs", "show", "nope"],

@@ -1,0 +1,44 @@
+"""What a weekly report must say: every affected critical and high advisory of its week, and no advisory
+that does not affect us (so nothing is reported as affecting us that does not)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from taskwarden.workflows.vulnwatch.feed import ADVISORY_ID
+from taskwarden.workflows.vulnwatch.risk import Assessment
+
+
+def mentioned_ids(markdown: str) -> list[str]:
+    """The advisory ids a report mentions, upper-cased, sorted, once each."""
+    return sorted({match.upper() for match in ADVISORY_ID.findall(markdown)})
+
+
+def report_problems(markdown: str, week: str, assessments: list[Assessment], elsewhere: dict[str, str],
+                    malformed: Collection[str] = ()) -> list[str]:
+    """Why the report for `week` cannot be saved (empty list: it can).
+
+    `assessments` are the advisories published in `week`; `elsewhere` maps the feed's other advisory
+    ids to the week they were published in; `malformed` are the ids of feed entries that were skipped.
+    """
+    mentioned = set(mentioned_ids(markdown))
+    problems = []
+    missing = [a for a in assessments if a.must_report and a.advisory.id not in mentioned]
+    if missing:
+        problems.append("it omits affected advisories that must be reported: " + "; ".join(
+            f"{a.advisory.id} ({a.risk}, {a.advisory.package} in "
+            f"{', '.join(sorted({i.service for i in a.affected}))})" for a in missing))
+    by_id = {a.advisory.id: a for a in assessments}
+    wrong = []
+    for advisory_id in sorted(mentioned):
+        if advisory_id in by_id and not by_id[advisory_id].affected:
+            wrong.append(f"{advisory_id} does not affect us ({by_id[advisory_id].why})")
+        elif advisory_id in malformed:
+            wrong.append(f"{advisory_id} is a malformed feed entry, which cannot be classified")
+        elif advisory_id in elsewhere:
+            wrong.append(f"{advisory_id} was published in {elsewhere[advisory_id]}, not in {week}")
+        elif advisory_id not in by_id:
+            wrong.append(f"{advisory_id} is not in the feed")
+    if wrong:
+        problems.append("it mentions advisories that do not belong in it (leave them out): " + "; ".join(wrong))
+    return problems
