@@ -254,7 +254,7 @@ def cmd_workflows(app: App, args: argparse.Namespace) -> int:
 
 def cmd_seed(app: App, args: argparse.Namespace) -> int:
     if not args.reset:
-        raise UsageError("seeding replaces the demo database and its refunds: pass --reset to confirm")
+        raise UsageError("seeding replaces the demo data and everything done to it (refunds, payments, routes, reports): pass --reset to confirm")
     try:
         path = reset_demo_data(args.workflow)
     except UnknownWorkflow as exc:
@@ -322,7 +322,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("workflows", help="list the shipped workflows").set_defaults(func=cmd_workflows)
     seed = sub.add_parser("seed", help="re-create a shipped workflow's demo database")
     seed.add_argument("workflow")
-    seed.add_argument("--reset", action="store_true", help="confirm: earlier demo data (refunds...) is discarded")
+    seed.add_argument("--reset", action="store_true", help="confirm: earlier demo data (refunds, payments, routes, reports) is discarded")
     seed.set_defaults(func=cmd_seed)
     _register_model_commands(sub)
     register_audit(sub)
