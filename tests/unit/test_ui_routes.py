@@ -72,8 +72,11 @@ def test_alert_routes(client, monkeypatch):
 
 
 def test_workflows_route_describes_the_shipped_workflows(client):
-    (refunds,) = client.get("/api/workflows").json()
-    assert refunds["name"] == "refunds" and refunds["budgets"]["max_steps"] == 30
+    listed = {w["name"]: w for w in client.get("/api/workflows").json()}
+    assert sorted(listed) == ["invoices", "leads", "refunds", "vulnwatch"]
+    assert all(w["sample_requests"] and w["roles"] for w in listed.values())
+    refunds = listed["refunds"]
+    assert refunds["budgets"]["max_steps"] == 30
     assert refunds["sample_requests"] and {r["name"] for r in refunds["roles"]} == {"researcher", "refunder", "writer"}
 
 
