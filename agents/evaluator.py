@@ -7,6 +7,7 @@ by naming an unmet criterion. Small models otherwise "revise" good results with 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -38,7 +39,13 @@ class Evaluation(BaseModel):
 
 def evaluation_schema(criteria: list[str]) -> type[Evaluation]:
     """`Evaluation` whose `unmet_criteria` may only name these criteria (an enum the decoder enforces)."""
-    criterion = Literal[tuple(criteria)]  # type: ignore[valid-type]
+    return _evaluation_schema(tuple(criteria))
+
+
+@lru_cache(maxsize=256)
+def _evaluation_schema(criteria: tuple[str, ...]) -> type[Evaluation]:
+    # Built once per set of criteria: pydantic's create_model costs ~1 ms, paid on every evaluation otherwise.
+    criterion = Literal[criteria]  # type: ignore[valid-type]
     return create_model("Evaluation", __base__=Evaluation,
                         unmet_criteria=(list[criterion], Field(default_factory=list,  # type: ignore[valid-type]
                                                                description="Acceptance criteria the result does not meet")))
