@@ -97,7 +97,7 @@ def render_table(summaries: dict[str, Summary]) -> str:
         values = [getattr(summaries[n], attr) for n in names]
         row = [label, *(_fmt(v, fmt) for v in values)]
         if compare:
-            row.append(_compare(values[0], values[1], fmt))
+            row.append("" if attr == "cases" else _compare(values[0], values[1], fmt))
         rows.append(row)
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(w) if i == 0 else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
