@@ -7,6 +7,8 @@ from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
+from taskwarden.workflows.sqlite_data import connect, seed_database
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vendors (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS purchase_orders (
@@ -55,38 +57,25 @@ PAYMENTS = [
 ]
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
 def seed(path: str | Path, today: date | None = None, *, reset: bool = False) -> Path:
     """Create the database with its demo data (dates relative to `today`).
 
     An existing database is left as it is unless `reset` is true.
     """
-    path = Path(path)
-    if path.exists() and not reset:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".seeding")
-    tmp.unlink(missing_ok=True)
-    today = today or date.today()
+    day = today or date.today()
     vendor_of = {po: vendor for po, vendor, *_ in PURCHASE_ORDERS}
-    with closing(connect(tmp)) as conn, conn:
-        conn.execute("PRAGMA synchronous = OFF")  # a scratch file, renamed into place only once complete
+
+    def fill(conn: sqlite3.Connection) -> None:
         conn.executescript(SCHEMA)
         conn.executemany("INSERT INTO vendors VALUES (?, ?)", VENDORS)
         conn.executemany("INSERT INTO purchase_orders VALUES (?, ?, ?, ?, ?, ?)",
-                         [(po, vendor, what, amount, status, (today - timedelta(days=days)).isoformat())
+                         [(po, vendor, what, amount, status, (day - timedelta(days=days)).isoformat())
                           for po, vendor, what, amount, status, days in PURCHASE_ORDERS])
         conn.executemany("INSERT INTO payments VALUES (?, ?, ?, ?, ?)",
-                         [(invoice, po, vendor_of[po], amount, (today - timedelta(days=days)).isoformat())
+                         [(invoice, po, vendor_of[po], amount, (day - timedelta(days=days)).isoformat())
                           for invoice, po, amount, days in PAYMENTS])
-    tmp.replace(path)
-    return path
+
+    return seed_database(path, fill, reset=reset)
 
 
 def payments(path: str | Path) -> list[dict]:

@@ -10,6 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from taskwarden.workflows.sqlite_data import connect, seed_database
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS companies (
     domain TEXT PRIMARY KEY, name TEXT NOT NULL, employees INTEGER NOT NULL CHECK (employees > 0),
@@ -90,13 +92,6 @@ ASSIGNMENTS = [
 ]
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
 def domain_of(email: str) -> str:
     """The domain of an e-mail address, lower-cased (what enrichment looks up)."""
     return email.strip().rsplit("@", 1)[-1].lower()
@@ -107,22 +102,17 @@ def seed(path: str | Path, today: date | None = None, *, reset: bool = False) ->
 
     An existing database is left as it is unless `reset` is true.
     """
-    path = Path(path)
-    if path.exists() and not reset:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".seeding")
-    tmp.unlink(missing_ok=True)
-    today = today or date.today()
-    with closing(connect(tmp)) as conn, conn:
+    day = today or date.today()
+
+    def fill(conn: sqlite3.Connection) -> None:
         conn.executescript(SCHEMA)
         add_companies(conn, [dict(zip(("domain", "name", "employees", "industry", "country"), row)) for row in COMPANIES])
         add_leads(conn, [dict(zip(("id", "name", "email", "company", "source", "message", "days_ago"), row))
-                         for row in LEADS], today)
+                         for row in LEADS], day)
         add_assignments(conn, [dict(zip(("lead_id", "segment", "owner", "note", "days_ago"), row))
-                               for row in ASSIGNMENTS], today)
-    tmp.replace(path)
-    return path
+                               for row in ASSIGNMENTS], day)
+
+    return seed_database(path, fill, reset=reset)
 
 
 def add_companies(conn: sqlite3.Connection, companies: Iterable[dict[str, Any]]) -> None:

@@ -7,6 +7,8 @@ from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
+from taskwarden.workflows.sqlite_data import connect, seed_database
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS purchases (
@@ -39,33 +41,21 @@ PURCHASES = [
 ]
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
 def seed(path: str | Path, today: date | None = None, *, reset: bool = False) -> Path:
     """Create the database with its demo data (purchase dates relative to `today`).
 
     An existing database is left as it is unless `reset` is true.
     """
-    path = Path(path)
-    if path.exists() and not reset:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".seeding")
-    tmp.unlink(missing_ok=True)
-    today = today or date.today()
-    with closing(connect(tmp)) as conn, conn:
+    day = today or date.today()
+
+    def fill(conn: sqlite3.Connection) -> None:
         conn.executescript(SCHEMA)
         conn.executemany("INSERT INTO customers VALUES (?, ?, ?)", CUSTOMERS)
         conn.executemany("INSERT INTO purchases VALUES (?, ?, ?, ?, ?)",
-                         [(pid, cid, item, amount, (today - timedelta(days=days)).isoformat())
+                         [(pid, cid, item, amount, (day - timedelta(days=days)).isoformat())
                           for pid, cid, item, amount, days in PURCHASES])
-    tmp.replace(path)
-    return path
+
+    return seed_database(path, fill, reset=reset)
 
 
 def refunds_for(path: str | Path, purchase_id: str | None = None) -> list[dict]:
