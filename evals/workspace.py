@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from taskwarden.evals.dataset import Case, Record
 from taskwarden.graph.workflow import Workflow
+
+SetupT = TypeVar("SetupT", bound=BaseModel)
 
 
 @dataclass
@@ -30,6 +34,16 @@ class WorkspaceFactory(Protocol):
     relative to `today`, apply ``case.setup``, and return the workflow bound to them (same `today` clock)."""
 
     def __call__(self, workdir: Path, today: date, case: Case) -> EvalWorkspace: ...
+
+
+def parse_setup(schema: type[SetupT], case: Case) -> SetupT:
+    """``case.setup`` validated by a workflow's Pydantic `schema`; a ValueError naming the case and the
+    first problems otherwise (the runner scores it as that case's failure)."""
+    try:
+        return schema.model_validate(case.setup)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        raise ValueError(f"case {case.id!r}: invalid setup: {problems}") from None
 
 
 def eval_support(workflow: str) -> Any:

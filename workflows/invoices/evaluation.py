@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskwarden.evals.dataset import Case, dump_cases
-from taskwarden.evals.workspace import EvalWorkspace
+from taskwarden.evals.workspace import EvalWorkspace, parse_setup
 from taskwarden.workflows.invoices.db import connect, seed
 from taskwarden.workflows.invoices.documents import InvoiceDoc, seed_inbox, write_invoice
 from taskwarden.workflows.invoices.workflow import invoice_processor
@@ -72,11 +72,7 @@ class InvoiceSetup(_Strict):
 
 def eval_workspace(workdir: Path, today: date, case: Case) -> EvalWorkspace:
     """A fresh database and inbox under `workdir` (dates relative to `today`), with ``case.setup`` applied."""
-    try:
-        setup = InvoiceSetup.model_validate(case.setup)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-        raise ValueError(f"case {case.id!r}: invalid setup: {problems}") from None
+    setup = parse_setup(InvoiceSetup, case)
     db = seed(workdir / "invoices.db", today, reset=True)
     inbox = seed_inbox(workdir / "inbox", today, reset=True)
     _apply(setup, db, inbox, today, case.id)

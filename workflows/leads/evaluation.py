@@ -17,10 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskwarden.evals.dataset import Case, dump_cases
-from taskwarden.evals.workspace import EvalWorkspace
+from taskwarden.evals.workspace import EvalWorkspace, parse_setup
 from taskwarden.workflows.leads.db import add_assignments, add_companies, add_leads, connect, seed
 from taskwarden.workflows.leads.workflow import NewLead, lead_router
 
@@ -67,11 +67,7 @@ class CaseSetup(_Strict):
 
 def eval_workspace(workdir: Path, today: date, case: Case) -> EvalWorkspace:
     """A fresh lead database under `workdir` (dates relative to `today`) with the case's rows added."""
-    try:
-        setup = CaseSetup.model_validate(case.setup)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-        raise ValueError(f"case {case.id!r}: invalid setup: {problems}") from None
+    setup = parse_setup(CaseSetup, case)
     path = seed(Path(workdir) / "leads.db", today, reset=True)
     try:
         with closing(connect(path)) as conn, conn:
