@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +26,35 @@ ModelsFor = Callable[[Case], dict[str, BaseChatModel | str]]
 
 STATUS_TO_END: dict[str, RunEnd] = {"completed": "completed", "incomplete": "failed", "rejected": "failed",
                                     "invalid": "failed"}
+
+
+class StepLimitReached(Exception):
+    """The agent hit its recursion limit; carries how many reviews were answered before."""
+
+    def __init__(self, reviews: int) -> None:
+        super().__init__(f"step limit reached after {reviews} review(s)")
+        self.reviews = reviews
+
+
+def run_with_reviewer(invoke: Callable[[Any], Any], get_state: Callable[[], Any], case: Case) -> tuple[Any, int]:
+    """Run a compiled graph on the case's request, answering its review interrupts with the case's
+    scripted reviewer until it ends; returns the last state snapshot and how many reviews were answered.
+    After twice `max_reviews` reviews the run is left paused (the reviewer already rejects by then)."""
+    payload: Any = {"messages": [("user", case.request)]}
+    reviews = 0
+    while True:
+        try:
+            invoke(payload)
+        except GraphRecursionError:
+            raise StepLimitReached(reviews) from None
+        snapshot = get_state()
+        if not snapshot.interrupts or reviews >= 2 * case.reviewer.max_reviews:
+            return snapshot, reviews
+        answers = {}
+        for item in snapshot.interrupts:
+            answers[item.id] = decide(item.value, case.reviewer, reviews)
+            reviews += 1
+        payload = Command(resume=answers)
 
 
 class System(Protocol):
@@ -51,24 +80,12 @@ class TaskwardenSystem:
                                ledger=Ledger(workspace.workdir / "ledger.db"), store=None, audit=None)
         context = self.context
         if self.model:
-            context = Context(**{**vars(context), "orchestrator_model": self.model, "worker_model": self.model,
-                                 "evaluator_model": self.model})
+            context = replace(context, orchestrator_model=self.model, worker_model=self.model,
+                              evaluator_model=self.model)
         config = {"configurable": {"thread_id": case.id}, "recursion_limit": 200}
-        payload: Any = {"messages": [("user", case.request)]}
-        reviews = 0
         started = time.perf_counter()
-        while True:
-            graph.invoke(payload, config, context=context)
-            snapshot = graph.get_state(config)
-            if not snapshot.interrupts:
-                break
-            if reviews >= 2 * case.reviewer.max_reviews:  # the reviewer already rejects: do not spin forever
-                break
-            answers = {}
-            for item in snapshot.interrupts:
-                answers[item.id] = decide(item.value, case.reviewer, reviews)
-                reviews += 1
-            payload = Command(resume=answers)
+        snapshot, reviews = run_with_reviewer(lambda payload: graph.invoke(payload, config, context=context),
+                                              lambda: graph.get_state(config), case)
         values = snapshot.values
         usage = values.get("usage") or {}
         status = values.get("status", "running")
@@ -102,28 +119,16 @@ class BaselineSystem:
         agent = build_baseline_agent(workspace.workflow, model)
         max_steps = self.max_steps or workspace.workflow.budgets.max_steps
         config = {"configurable": {"thread_id": case.id}, "recursion_limit": 2 * max_steps + 1}
-        payload: Any = {"messages": [("user", case.request)]}
-        reviews = 0
         started = time.perf_counter()
         end: RunEnd = "completed"
         error = None
-        while True:
-            try:
-                agent.invoke(payload, config)
-            except GraphRecursionError:
-                end, error = "failed", f"stopped at the step limit ({max_steps} model calls)"
-                break
-            snapshot = agent.get_state(config)
-            if not snapshot.interrupts:
-                break
-            if reviews >= 2 * case.reviewer.max_reviews:
-                end = "paused"
-                break
-            answers = {}
-            for item in snapshot.interrupts:
-                answers[item.id] = decide(item.value, case.reviewer, reviews)
-                reviews += 1
-            payload = Command(resume=answers)
+        reviews = 0
+        try:
+            snapshot, reviews = run_with_reviewer(lambda payload: agent.invoke(payload, config),
+                                                  lambda: agent.get_state(config), case)
+            end = "paused" if snapshot.interrupts else "completed"
+        except StepLimitReached as stop:
+            end, error, reviews = "failed", f"stopped at the step limit ({max_steps} model calls)", stop.reviews
         messages = agent.get_state(config).values.get("messages", [])
         usage = usage_of(messages)
         answer = next((m.text for m in reversed(messages) if m.type == "ai" and m.text.strip()), "")
