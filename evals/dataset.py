@@ -130,7 +130,7 @@ def parse_lines(lines: list[str], path: Path | None = None) -> Dataset:
         try:
             case = Case.model_validate(data)
         except ValidationError as exc:
-            errors.append(DatasetError(number, _explain(exc)))
+            errors.append(DatasetError(number, explain_validation(exc)))
             continue
         if case.id in seen:
             errors.append(DatasetError(number, f"duplicate case id {case.id!r} (first on line {seen[case.id]})"))
@@ -176,7 +176,8 @@ def dump_cases(cases: list[dict[str, Any]] | list[Case]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
 
 
-def _explain(exc: ValidationError) -> str:
+def explain_validation(exc: ValidationError) -> str:
+    """The first three problems of a Pydantic error as ``where: what``, in one line."""
     parts = []
     for error in exc.errors()[:3]:
         where = ".".join(str(p) for p in error["loc"]) or "case"

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from taskwarden.evals.dataset import Case, Record
+from taskwarden.evals.dataset import Case, Record, explain_validation
 from taskwarden.graph.workflow import Workflow
 
 SetupT = TypeVar("SetupT", bound=BaseModel)
@@ -42,8 +42,7 @@ def parse_setup(schema: type[SetupT], case: Case) -> SetupT:
     try:
         return schema.model_validate(case.setup)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-        raise ValueError(f"case {case.id!r}: invalid setup: {problems}") from None
+        raise ValueError(f"case {case.id!r}: invalid setup: {explain_validation(exc)}") from None
 
 
 def eval_support(workflow: str) -> Any:
