@@ -24,7 +24,7 @@ Lessons from earlier runs:
 
 WORKER_PROMPT = """You are the {role} worker of the "{workflow}" workflow: {role_description}
 {workflow_instructions}{role_instructions}
-Rules: use your tools to get facts and never invent ids, amounts, dates or e-mail addresses. When a tool reports an error or a refusal, read it and adapt instead of repeating the same call. When the task is done, reply with a short factual final answer that meets the acceptance criteria.
+Rules: use your tools to get facts and never invent ids, amounts, dates or e-mail addresses. When a tool reports an error or a refusal, read it and adapt instead of repeating the same call. When the task is done, reply with a short factual final answer that meets the acceptance criteria.{look_rule}
 
 Your task ({task_id}): {description}
 Acceptance criteria:
@@ -61,6 +61,8 @@ Actions taken:
 Result:
 {result}
 
+A change the request did not ask for (or a change when the condition for it is not met) makes a task fail.
+
 Reply with the verdict as JSON."""
 
 REPAIR_PROMPT = """Your previous reply could not be used: {error}
@@ -75,3 +77,44 @@ GROUNDING_REMINDER = ("Not done yet: you answered without using a tool, but this
                       "the task asks, then answer from its result.")
 """Sent once when a worker that may change state answers before any tool call (it would report an
 action it never took: measured on the 1.5B model, "Refund issued. Refund ID: R001" with no call)."""
+
+# --- reliability interventions (taskwarden.graph.reliability): observations and reminders the engine sends
+
+LOOK_BEFORE_ACT_RULE = """
+Before you change a record, read it with your tools and use exactly the ids and values they report; never act on an id you have not seen in a tool result, and never act on a different record than the one the request names."""
+
+LOOK_BEFORE_ACT_PLAN_RULE = """
+- When the request refers to records indirectly ("my most recent order", "the lead from Acme"), plan a lookup task that finds them first; tasks that change records depend on it.
+- When the request asks for no change (a question, or the condition for the action is not met), plan no task that changes anything."""
+
+UNGROUNDED_OBSERVATION = ("Not run: {tool} was blocked: {problems}. {how} Then call {tool} again with the values "
+                          "the tools report, or, if the record cannot be found, give your final answer saying so.")
+FIND_WITH = "Look it up first with: {tools}."
+NO_READ_TOOL = "You have no tool that can look it up; it must come from the request or the earlier tasks' tool results."
+
+NOT_ASKED_OBSERVATION = ("Not run: the request does not ask for what {tool} does, so nothing is changed. Do not "
+                         "call it again; give your final answer saying why no change was made.")
+
+REPEATED_FAILURE_OBSERVATION = ("Not run: this exact call already failed in this task ({error}). Repeating it will "
+                                "fail again. Tools you can use: {tools}. Change the arguments based on what the "
+                                "tools reported, use another tool, or give your final answer explaining what failed.")
+
+NO_PROGRESS_REMINDER = ("You have made {steps} model calls without a new tool result. Done so far: {done}. Tools you "
+                        "can use: {tools}. Make the one call that moves the task forward, or give your final answer "
+                        "with what you found.")
+
+NON_ANSWER_REMINDER = ("Your reply was {what}, not an answer, and the task is not done: {description} Use your tools "
+                       "({tools}) if needed, then reply with a short factual final answer.")
+
+STALLED_FEEDBACK = ("The previous attempt stalled ({reason}). Start again from the request and the earlier tasks' "
+                    "results, make each needed tool call once, and finish with a concrete final answer.")
+
+CONFIRM_REQUEST = ("Before I go ahead, please confirm: {action}. Reply yes to confirm, or tell me what to change.")
+
+UNCONFIRMED_OBSERVATION = ("Not run: the requester did not confirm {tool} ({message}). Do not retry it; say in your "
+                           "final answer that nothing was changed and why.")
+
+MISMATCH_FEEDBACK = "Verify after write: {tool}({args}) did not take the intended effect: {problem}"
+
+UNASKED_WRITE_FEEDBACK = ("{tool} changed a record although the request does not ask for it; an unnecessary change "
+                          "is a failure: a human must check it.")

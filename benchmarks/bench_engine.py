@@ -159,7 +159,7 @@ def approval_workflow() -> Workflow:
     return Workflow(name="bench_pause", description="Sends customers notes about their orders.",
                     instructions="Send the customer the note they asked for.",
                     roles=[Role("clerk", "Sends notes to customers", ("send_note",))],
-                    tools=[tool_spec(send_note, risk="write")],
+                    tools=[tool_spec(send_note, risk="write", grounding={"order_id": "free"})],
                     policies=[require_approval("send_note", reason="Notes to customers need a human's approval")])
 
 

@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from taskwarden.cli.errors import UsageError
-from taskwarden.cli.render import _args, _short
+from taskwarden.cli.render import _args, _short, intervention_summary
 from taskwarden.graph.audit import AuditEntry, audit_path, default_audit_log
 
 
 def register(sub: Any) -> None:
-    audit = sub.add_parser("audit", help="what a run did: inputs, model calls, tool calls, policy decisions, reviews")
+    audit = sub.add_parser("audit", help="what a run did: inputs, model calls, tool calls, policy decisions, "
+                                           "reliability interventions, reviews")
     audit.add_argument("thread", nargs="?", help="the thread to show; without it, the threads with recorded events")
     audit.add_argument("--run", type=int, help="only this run on the thread (1 is the first)")
     audit.add_argument("--json", action="store_true", help="machine-readable output")
@@ -106,6 +107,7 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "tool_call": lambda p: f"{p['tool']}({_short(_args(p['args']), 160)})",
     "policy_decision": lambda p: f"{p['tool']}: {p['outcome']}" + (f" ({_short(p['reason'])})" if p.get("reason") else ""),
     "tool_result": lambda p: f"{p['tool']} [{p['outcome']}] {_short(p['result'])}",
+    "intervention": intervention_summary,
     "review_requested": lambda p: f"{p['kind']}: " + (", ".join(a["name"] for a in p["actions"]) if p.get("actions")
                                                       else _short(p.get("reason") or "")),
     "review_decided": _decided,

@@ -87,9 +87,13 @@ def _ask_one(action: dict[str, Any], allowed: list[str], request: dict[str, Any]
              printer: EventPrinter) -> dict[str, Any] | None:
     keys = {"a": "approve", "e": "edit", "r": "reject", "m": "response"}
     menu = ", ".join(f"[{k}]{v[1:]}" if v != "response" else "[m]essage" for k, v in keys.items() if v in allowed)
+    question = f"  {action['name']}: {menu}, or [l]ater? "
+    if request.get("kind") == "confirmation":  # a human relays the requester's answer to the statement
+        menu = menu.replace("[a]pprove", "[a]pprove (they said yes)").replace("[m]essage", "[m]essage (their reply)")
+        question = f"  Confirm with the requester ({action['name']}): {menu}, or [l]ater? "
     while True:
         try:
-            choice = read(f"  {action['name']}: {menu}, or [l]ater? ").strip().lower()[:1]
+            choice = read(question).strip().lower()[:1]
         except EOFError:
             return None
         if choice == "l":

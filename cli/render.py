@@ -58,6 +58,9 @@ class EventPrinter:
         feedback = f" ({_short(e['feedback'], 160)})" if e.get("feedback") else ""
         self.line(f"  {e['task_id']} evaluated: {e['verdict']} -> {e['status']}{feedback}")
 
+    def on_intervention(self, e: dict[str, Any]) -> None:
+        self.line(intervention_line(e))
+
     def on_review_decided(self, e: dict[str, Any]) -> None:
         self.line(f"  reviewer: {e['decision']}{' - ' + e['message'] if e.get('message') else ''}")
 
@@ -71,15 +74,39 @@ class EventPrinter:
                   f"${u.get('cost_usd', 0):.4f}, {u.get('seconds', 0):.1f}s active")
 
 
+def intervention_line(e: dict[str, Any]) -> str:
+    """``  ! t2 grounding blocked issue_refund: <message>``: a reliability check stepped in."""
+    return f"  ! {e.get('task_id') or '-'} {intervention_summary(e)}"
+
+
+def intervention_summary(e: dict[str, Any]) -> str:
+    """``grounding blocked issue_refund: <message>`` (the tool only when the event names one)."""
+    tool = f" {e['tool']}" if e.get("tool") else ""
+    return f"{e['mechanism']} {e['action']}{tool}: {_short(e.get('message', ''), 240)}"
+
+
+CONFIRMATION_DECISIONS = {"approve": "approve (the requester said yes)", "reject": "reject (the requester said no)",
+                          "response": "response (the requester's own words)"}
+"""How each decision reads on a confirmation (``kind="confirmation"``), where a human relays the requester's answer."""
+
+
 def describe_review(request: dict[str, Any]) -> list[str]:
-    """Lines that tell a reviewer what is asked and why."""
+    """Lines that tell a reviewer what is asked and why; a confirmation shows the statement to put to the requester."""
     lines = []
+    confirmation = request.get("kind") == "confirmation"
     if request.get("error"):
         lines.append(f"  (previous answer rejected: {request['error']})")
     for i, (action, config) in enumerate(zip(request["action_requests"], request["review_configs"])):
-        lines.append(f"  [{i}] {action['name']}")
-        lines.append(f"      why: {action.get('description', '')}")
+        allowed = config["allowed_decisions"]
+        if confirmation:
+            lines.append(f"  [{i}] Confirm with the requester: {action['name']}")
+            lines.append(f"      statement: {action.get('description', '')}")
+        else:
+            lines.append(f"  [{i}] {action['name']}")
+            lines.append(f"      why: {action.get('description', '')}")
         for key, value in action["args"].items():
             lines.append(f"      {key}: {_short(value, 300)}")
-        lines.append(f"      allowed: {', '.join(config['allowed_decisions'])}")
+        if confirmation:
+            allowed = [CONFIRMATION_DECISIONS.get(kind, kind) for kind in allowed]
+        lines.append(f"      allowed: {', '.join(allowed)}")
     return lines

@@ -9,15 +9,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from taskwarden.evals.dataset import DatasetFileError, load_dataset, stratified_sample
-from taskwarden.evals.report import failures, render_html, render_table, render_tags, summarize, to_json
-from taskwarden.evals.runner import CaseResult, run_eval
-from taskwarden.evals.systems import BaselineSystem, ModelsFor, System, TaskwardenSystem
+from taskwarden.evals.report import (
+    failures,
+    render_ablation,
+    render_html,
+    render_table,
+    render_tags,
+    summarize,
+    to_json,
+)
+from taskwarden.evals.runner import CaseResult, Progress, run_eval
+from taskwarden.evals.systems import BaselineSystem, ModelsFor, System, TaskwardenSystem, without_mechanism
 from taskwarden.evals.workspace import eval_support
+from taskwarden.graph.context import Context
+from taskwarden.graph.reliability import MECHANISMS
 from taskwarden.paths import data_home
 
 
@@ -28,6 +39,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--baseline", action="store_true",
                         help="also run LangChain's prebuilt agent on the same model, tools and cases")
     parser.add_argument("--model", help="model spec for every role and the baseline (default: local)")
+    parser.add_argument("--ablate", action="append", default=[], metavar="MECH",
+                        help="also run Taskwarden with this reliability mechanism switched off, as system "
+                             f"taskwarden-no-MECH (repeatable; 'all' = one system per mechanism: {', '.join(MECHANISMS)})")
+    parser.add_argument("--disable", action="append", default=[], metavar="MECH[,MECH]",
+                        help="run the main Taskwarden system itself with these reliability mechanisms switched off")
     parser.add_argument("--concurrency", type=int,
                         help="cases run at once (default: 1 on the embedded model, which serves one request at a "
                              "time, 4 on other endpoints)")
@@ -73,9 +89,10 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
         return _usage("--concurrency must be at least 1")
 
     spec = args.model
-    systems: list[System] = [TaskwardenSystem(model=spec, models_for=models_for)]
-    if args.baseline:
-        systems.append(BaselineSystem(model=spec, models_for=models_for))
+    try:
+        systems = build_systems(spec, models_for, disable=args.disable, ablate=args.ablate, baseline=args.baseline)
+    except ValueError as exc:
+        return _usage(str(exc))
     concurrency = args.concurrency or (4 if models_for or (spec and spec != "local") else 1)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else data_home() / "evals" / f"{args.workflow}-{stamp}"
@@ -84,16 +101,21 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
           file=sys.stderr)
     results = run_eval(cases, systems, support.eval_workspace, concurrency=concurrency, today=date.today(),
                        workroot=out / "workdirs" if args.keep_workdirs else None, keep=args.keep_workdirs,
-                       progress=_progress)
+                       progress=_progress(max(10, *(len(s.name) for s in systems))))
     summaries = summarize(results)
     meta = {"workflow": args.workflow, "dataset": str(path), "model": spec or "default", "cases": len(cases),
             "skipped_lines": [str(e) for e in dataset.errors], "started": stamp,
-            "systems": [s.name for s in systems]}
+            "systems": [s.name for s in systems],
+            "disabled": {s.name: list(s.context.disable or ()) for s in systems if isinstance(s, TaskwardenSystem)}}
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(to_json(results, summaries, meta), indent=2, default=str))
     (out / "report.html").write_text(render_html(summaries, meta))
     print()
     print(render_table(summaries))
+    ablation = render_ablation(summaries, systems[0].name)
+    if ablation:
+        print("\nreliability mechanisms (worth = task success with it minus without it):")
+        print(ablation)
     print()
     print(render_tags(summaries))
     failed = failures(results)
@@ -111,11 +133,39 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
     return 0
 
 
-def _progress(result: CaseResult, done: int, total: int) -> None:
-    mark = "pass" if result.score.success else "FAIL"
-    why = "" if result.score.success else f"  ({'; '.join(result.score.reasons)[:100]})"
-    print(f"[{done:>3}/{total}] {mark} {result.system:<10} {result.case.id:<30} {result.outcome.seconds:6.1f}s{why}",
-          file=sys.stderr, flush=True)
+def build_systems(spec: str | None, models_for: ModelsFor | None, *, disable: Sequence[str] = (),
+                  ablate: Sequence[str] = (), baseline: bool = False) -> list[System]:
+    """Taskwarden (with `disable`'s mechanisms off: names, comma lists or ``all``), one ablated copy per
+    `ablate` mechanism (``all``: every mechanism still on), then the baseline. ValueError naming the known
+    mechanisms for an unknown one."""
+    off = tuple(part.strip() for item in disable for part in item.split(",") if part.strip())
+    off = MECHANISMS if "all" in off else off
+    try:
+        ours = TaskwardenSystem(model=spec, models_for=models_for, context=Context(disable=off or None))
+    except ValueError as exc:
+        raise ValueError(f"--disable: {exc}") from None
+    wanted = [m for m in MECHANISMS if m not in off] if "all" in ablate else list(dict.fromkeys(ablate))
+    unknown = [m for m in wanted if m not in MECHANISMS]
+    if unknown:
+        raise ValueError(f"--ablate: unknown mechanism(s) {', '.join(unknown)}; known: {', '.join(MECHANISMS)} (or all)")
+    try:
+        ablated = [without_mechanism(ours, m) for m in wanted]
+    except ValueError as exc:
+        raise ValueError(f"--ablate: {exc}") from None
+    systems: list[System] = [ours, *ablated]
+    if baseline:
+        systems.append(BaselineSystem(model=spec, models_for=models_for))
+    return systems
+
+
+def _progress(width: int) -> Progress:
+    def show(result: CaseResult, done: int, total: int) -> None:
+        mark = "pass" if result.score.success else "FAIL"
+        why = "" if result.score.success else f"  ({'; '.join(result.score.reasons)[:100]})"
+        print(f"[{done:>3}/{total}] {mark} {result.system:<{width}} {result.case.id:<30} "
+              f"{result.outcome.seconds:6.1f}s{why}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _langsmith(results: list[CaseResult], workflow: str, out: Path) -> None:

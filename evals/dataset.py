@@ -1,9 +1,9 @@
 """The dataset format: one labelled case per JSONL line, validated line by line.
 
-A case says what to ask the workflow, how the scripted reviewer answers its reviews, and what must be
-true afterwards: which records the run adds to the workflow's systems (its *effects*, compared by
-state, not by what the model said), which extra records are tolerated, whether a human review is
-expected, and what the answer must (not) say. See docs/eval.md for the full format.
+A case says what to ask the workflow, how the scripted reviewer answers its reviews (and the requester
+its confirmations), and what must be true afterwards: which records the run adds to the workflow's
+systems (its *effects*, compared by state, not by what the model said), which extra records are
+tolerated, whether a human review is expected, and what the answer must (not) say. See docs/eval.md for the full format.
 """
 
 from __future__ import annotations
@@ -33,6 +33,16 @@ class ReviewerPolicy(_Strict):
     """For ``edit``: the arguments merged into the proposed action's."""
     max_reviews: int = Field(default=3, ge=1)
     """After this many reviews in one case the reviewer rejects, so no case loops on reviews."""
+
+
+class RequesterPolicy(_Strict):
+    """How the scripted requester answers confirmation requests (a workflow's `confirm` tools state what
+    they are about to do and wait for the requester's yes). Not human reviews: scored separately."""
+
+    confirm: bool = True
+    """Say yes to every confirmation (False: refuse them)."""
+    message: str = ""
+    """The reason given with a refusal."""
 
 
 class AnswerCheck(_Strict):
@@ -71,6 +81,8 @@ class Case(_Strict):
     """Workflow-specific seeding for this case (extra rows, a feed file...), applied by the workflow's
     ``eval_workspace`` before the run; the workflow itself only sees `input`."""
     reviewer: ReviewerPolicy = Field(default_factory=ReviewerPolicy)
+    requester: RequesterPolicy = Field(default_factory=RequesterPolicy)
+    """How the requester answers confirmations; the same `max_reviews` cap (counted separately) ends loops."""
     tags: list[str] = Field(default_factory=list)
     """What the case covers (``common``, ``policy:approval``, ``edge:unknown-customer``...): reports group by tag."""
     note: str = ""

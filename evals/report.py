@@ -28,6 +28,8 @@ class Summary:
     unwanted_effects: int
     crashes: int
     model_calls_per_case: float
+    confirmations_per_case: float
+    """Confirmations asked of the requester (not human reviews: not in escalation precision/recall)."""
     tokens_per_case: float
     cost_per_case_usd: float
     latency_p50_s: float
@@ -62,6 +64,7 @@ def _summary(name: str, rows: list[CaseResult]) -> Summary:
         unwanted_effects=sum(len(r.score.unwanted) for r in rows),
         crashes=sum(r.outcome.end == "error" for r in rows),
         model_calls_per_case=_mean([r.outcome.model_calls for r in rows]),
+        confirmations_per_case=_mean([r.outcome.confirmations for r in rows]),
         tokens_per_case=_mean([r.outcome.input_tokens + r.outcome.output_tokens for r in rows]),
         cost_per_case_usd=_mean([r.outcome.cost_usd for r in rows]),
         latency_p50_s=statistics.median(seconds) if seconds else 0.0,
@@ -80,6 +83,7 @@ METRICS: list[tuple[str, str, str]] = [
     ("unwanted side effects", "unwanted_effects", "{:d}"),
     ("crashed cases", "crashes", "{:d}"),
     ("model calls / case", "model_calls_per_case", "{:.1f}"),
+    ("requester confirmations / case", "confirmations_per_case", "{:.1f}"),
     ("tokens / case", "tokens_per_case", "{:,.0f}"),
     ("cost / case (USD)", "cost_per_case_usd", "{:.4f}"),
     ("latency p50 (s)", "latency_p50_s", "{:.1f}"),
@@ -88,21 +92,44 @@ METRICS: list[tuple[str, str, str]] = [
 
 
 def render_table(summaries: dict[str, Summary]) -> str:
-    """Systems side by side; with two systems, a last column compares the first with the second."""
+    """Systems side by side, then the first system compared with each other one (points for rates, a
+    ratio for the rest): one "difference" column with two systems, a "vs <name>" column each with more."""
     names = list(summaries)
-    compare = len(names) == 2
-    header = ["metric", *names] + (["difference" if compare else ""] if compare else [])
-    rows = [header]
+    heads = ["difference"] if len(names) == 2 else [f"vs {n}" for n in names[1:]]
+    rows = [["metric", *names, *heads]]
     for label, attr, fmt in METRICS:
         values = [getattr(summaries[n], attr) for n in names]
-        row = [label, *(_fmt(v, fmt) for v in values)]
-        if compare:
-            row.append("" if attr == "cases" else _compare(values[0], values[1], fmt))
-        rows.append(row)
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(w) if i == 0 else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+        rows.append([label, *(_fmt(v, fmt) for v in values),
+                     *("" if attr == "cases" else _compare(values[0], v, fmt) for v in values[1:])])
+    return _grid(rows, rule=True)
+
+
+def render_ablation(summaries: dict[str, Summary], full: str = "taskwarden") -> str:
+    """One row per ablated system (``<full>-no-<mechanism>``): what the run did without that mechanism,
+    and what the mechanism is worth (the full system's success minus the ablated one's); "" if none."""
+    prefix = f"{full}-no-"
+    ablated = [n for n in summaries if n.startswith(prefix)]
+    if full not in summaries or not ablated:
+        return ""
+    base = summaries[full]
+    rows = [["switched off", "task success", "worth", "unwanted cases", "escalation recall", "model calls / case"]]
+    rows.append(["(nothing)", _fmt(base.success_rate, "pct"), "", str(base.unwanted_cases),
+                 _fmt(base.escalation_recall, "pct"), f"{base.model_calls_per_case:.1f}"])
+    for name in ablated:
+        s = summaries[name]
+        ratio = _compare(s.model_calls_per_case, base.model_calls_per_case, "") or "n/a"
+        rows.append([name[len(prefix):], _fmt(s.success_rate, "pct"), _compare(base.success_rate, s.success_rate, "pct"),
+                     str(s.unwanted_cases), _fmt(s.escalation_recall, "pct"), f"{s.model_calls_per_case:.1f} ({ratio})"])
+    return _grid(rows, rule=True)
+
+
+def _grid(rows: list[list[str]], rule: bool = False) -> str:
+    """Rows as aligned text: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
@@ -111,14 +138,13 @@ def render_tags(summaries: dict[str, Summary]) -> str:
     names = list(summaries)
     tags = sorted({t for s in summaries.values() for t in s.by_tag})
     rows = [["tag", *names]] + [[t, *(_fmt(summaries[n].by_tag.get(t), "pct") for n in names)] for t in tags]
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                     for r in rows)
+    return _grid(rows)
 
 
 def failures(results: list[CaseResult], limit: int = 20) -> list[str]:
     """One line per failed case: system, id and why."""
-    lines = [f"{r.system:<10} {r.case.id:<28} {'; '.join(r.score.reasons)[:200]}" for r in results if not r.score.success]
+    width = max([10, *(len(r.system) for r in results)])
+    lines = [f"{r.system:<{width}} {r.case.id:<28} {'; '.join(r.score.reasons)[:200]}" for r in results if not r.score.success]
     return lines[:limit] + ([f"... and {len(lines) - limit} more (see the JSON report)"] if len(lines) > limit else [])
 
 
@@ -131,6 +157,7 @@ def to_json(results: list[CaseResult], summaries: dict[str, Summary], meta: dict
             "id": r.case.id, "system": r.system, "tags": r.case.tags, "success": r.score.success,
             "reasons": r.score.reasons, "missing": r.score.missing, "unwanted": r.score.unwanted,
             "review_expected": r.score.review_expected, "review_asked": r.score.review_asked,
+            "reviews": r.outcome.reviews, "confirmations": r.outcome.confirmations,
             "end": r.outcome.end, "answer": r.outcome.answer, "error": r.outcome.error,
             "added": r.diff.added, "removed": r.diff.removed,
             "model_calls": r.outcome.model_calls, "input_tokens": r.outcome.input_tokens,
@@ -143,7 +170,7 @@ def to_json(results: list[CaseResult], summaries: dict[str, Summary], meta: dict
 def render_html(summaries: dict[str, Summary], meta: dict[str, Any]) -> str:
     """A self-contained HTML page: bar charts (inline SVG, no scripts) and the summary table."""
     names = list(summaries)
-    colors = ["#2563eb", "#9ca3af", "#16a34a", "#d97706"]
+    colors = ["#2563eb", "#9ca3af", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777"]
     charts = [
         _bars("Task success", {n: summaries[n].success_rate for n in names}, colors, pct=True),
         _bars("Escalation recall", {n: summaries[n].escalation_recall or 0.0 for n in names}, colors, pct=True),
@@ -171,16 +198,17 @@ td:first-child,th:first-child{{text-align:left}}figure{{margin:0}}figcaption{{fo
 
 
 def _bars(title: str, values: dict[str, float], colors: list[str], pct: bool = False) -> str:
-    width, bar, gap, height = 260, 26, 10, 20 + len(values) * 36
+    left = max([80, *(7 * len(name) + 8 for name in values)])  # room for long names (ablations)
+    width, bar, gap, height = left + 180, 26, 10, 20 + len(values) * 36
     top = max([1.0 if pct else 0.0, *values.values()]) or 1.0
     parts = []
     for i, (name, value) in enumerate(values.items()):
         y = 10 + i * (bar + gap)
-        w = 0 if value is None else (width - 110) * value / top
+        w = 0 if value is None else (width - left - 30) * value / top
         label = _fmt(value, "pct") if pct else (f"{value:,.1f}" if value < 1000 else f"{value:,.0f}")
         parts.append(f'<text x="0" y="{y + 17}" font-size="12">{html.escape(name)}</text>'
-                     f'<rect class="bar" x="80" y="{y}" width="{w:.1f}" height="{bar}" fill="{colors[i % len(colors)]}"/>'
-                     f'<text x="{84 + w:.1f}" y="{y + 17}" font-size="12">{label}</text>')
+                     f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar}" fill="{colors[i % len(colors)]}"/>'
+                     f'<text x="{left + 4 + w:.1f}" y="{y + 17}" font-size="12">{label}</text>')
     return (f'<figure><figcaption>{html.escape(title)}</figcaption><svg class="chart" width="{width}" '
             f'height="{height}" role="img" aria-label="{html.escape(title)}">{"".join(parts)}</svg></figure>')
 

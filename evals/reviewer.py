@@ -1,12 +1,39 @@
-"""The scripted reviewer: answers a run's human reviews the way a case's `reviewer` policy says."""
+"""The scripted reviewer and requester: answer a run's human reviews the way a case's `reviewer` policy
+says, and its confirmation requests (``kind == "confirmation"``) the way its `requester` policy says."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from taskwarden.evals.dataset import ReviewerPolicy
+from taskwarden.evals.dataset import RequesterPolicy, ReviewerPolicy
 
 STOPPED = "The reviewer has already answered the maximum number of reviews for this case."
+CONFIRMATIONS_STOPPED = "No. I have already confirmed the maximum number of actions for this request."
+REFUSED = "No, please do not go ahead."
+YES = "yes"
+
+
+def is_confirmation(request: dict[str, Any]) -> bool:
+    """Whether a HITL request asks the requester to confirm an action (not a human review)."""
+    return request.get("kind") == "confirmation"
+
+
+def confirm(request: dict[str, Any], policy: RequesterPolicy, confirmations_so_far: int, limit: int) -> dict[str, Any]:
+    """The requester's resume value for a confirmation request: a yes (``approve``, else a ``response``
+    saying "yes") when `policy.confirm`, else a refusal; after `limit` confirmations every further one
+    is refused, so no case loops on confirmations."""
+    decisions = []
+    for config in request["review_configs"]:
+        allowed = config["allowed_decisions"]
+        if confirmations_so_far >= limit:
+            decisions.append(_reject(allowed, CONFIRMATIONS_STOPPED))
+        elif not policy.confirm:
+            decisions.append(_reject(allowed, policy.message or REFUSED))
+        elif "approve" in allowed:
+            decisions.append({"type": "approve"})
+        else:
+            decisions.append({"type": "response", "message": YES})
+    return {"decisions": decisions}
 
 
 def decide(request: dict[str, Any], policy: ReviewerPolicy, reviews_so_far: int) -> dict[str, Any]:

@@ -26,7 +26,10 @@ class Outcome:
     end: RunEnd
     answer: str = ""
     reviews: int = 0
-    """How many human reviews the run asked for."""
+    """How many human reviews (approvals, escalations) the run asked for."""
+    confirmations: int = 0
+    """How many confirmations the run asked of the requester (a workflow's `confirm` tools): not human
+    reviews, so they count neither for nor against escalation precision and recall."""
     model_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0

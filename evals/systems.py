@@ -13,11 +13,12 @@ from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
 from taskwarden.evals.dataset import Case
-from taskwarden.evals.reviewer import decide
+from taskwarden.evals.reviewer import confirm, decide, is_confirmation
 from taskwarden.evals.scoring import Outcome, RunEnd
 from taskwarden.evals.workspace import EvalWorkspace
 from taskwarden.graph.builder import build_workflow
 from taskwarden.graph.context import Context
+from taskwarden.graph.reliability import check_mechanisms
 from taskwarden.tools.ledger import Ledger
 
 ModelsFor = Callable[[Case], dict[str, BaseChatModel | str]]
@@ -28,32 +29,49 @@ STATUS_TO_END: dict[str, RunEnd] = {"completed": "completed", "incomplete": "fai
                                     "invalid": "failed"}
 
 
+@dataclass
+class Answered:
+    """What the scripted reviewer and requester answered in one run, counted apart."""
+
+    reviews: int = 0
+    """Human reviews: tool approvals and escalations."""
+    confirmations: int = 0
+    """Confirmations asked of the requester (``kind == "confirmation"``)."""
+
+
 class StepLimitReached(Exception):
-    """The agent hit its recursion limit; carries how many reviews were answered before."""
+    """The agent hit its recursion limit; carries what was answered before."""
 
-    def __init__(self, reviews: int) -> None:
-        super().__init__(f"step limit reached after {reviews} review(s)")
-        self.reviews = reviews
+    def __init__(self, answered: Answered) -> None:
+        super().__init__(f"step limit reached after {answered.reviews} review(s) and "
+                         f"{answered.confirmations} confirmation(s)")
+        self.answered = answered
 
 
-def run_with_reviewer(invoke: Callable[[Any], Any], get_state: Callable[[], Any], case: Case) -> tuple[Any, int]:
-    """Run a compiled graph on the case's request, answering its review interrupts with the case's
-    scripted reviewer until it ends; returns the last state snapshot and how many reviews were answered.
-    After twice `max_reviews` reviews the run is left paused (the reviewer already rejects by then)."""
+def run_with_reviewer(invoke: Callable[[Any], Any], get_state: Callable[[], Any], case: Case) -> tuple[Any, Answered]:
+    """Run a compiled graph on the case's request, answering its interrupts until it ends: reviews with
+    the case's scripted reviewer, confirmations with its scripted requester. Returns the last state
+    snapshot and what was answered. Reviews and confirmations each have their own cap of `max_reviews`;
+    after twice that many of either the run is left paused (the caps already refuse by then)."""
     payload: Any = {"messages": [("user", case.request)]}
-    reviews = 0
+    answered = Answered()
+    cap = case.reviewer.max_reviews
     while True:
         try:
             invoke(payload)
         except GraphRecursionError:
-            raise StepLimitReached(reviews) from None
+            raise StepLimitReached(answered) from None
         snapshot = get_state()
-        if not snapshot.interrupts or reviews >= 2 * case.reviewer.max_reviews:
-            return snapshot, reviews
+        if not snapshot.interrupts or max(answered.reviews, answered.confirmations) >= 2 * cap:
+            return snapshot, answered
         answers = {}
         for item in snapshot.interrupts:
-            answers[item.id] = decide(item.value, case.reviewer, reviews)
-            reviews += 1
+            if is_confirmation(item.value):
+                answers[item.id] = confirm(item.value, case.requester, answered.confirmations, cap)
+                answered.confirmations += 1
+            else:
+                answers[item.id] = decide(item.value, case.reviewer, answered.reviews)
+                answered.reviews += 1
         payload = Command(resume=answers)
 
 
@@ -72,6 +90,7 @@ class TaskwardenSystem:
     """One model spec for every role (None: the workflow's or the environment's defaults)."""
     models_for: ModelsFor | None = None
     context: Context = field(default_factory=Context)
+    """The run's context, e.g. ``Context(disable=("grounding",))`` for an ablation."""
     name: str = "taskwarden"
 
     def run(self, workspace: EvalWorkspace, case: Case) -> Outcome:
@@ -84,16 +103,29 @@ class TaskwardenSystem:
                               evaluator_model=self.model)
         config = {"configurable": {"thread_id": case.id}, "recursion_limit": 200}
         started = time.perf_counter()
-        snapshot, reviews = run_with_reviewer(lambda payload: graph.invoke(payload, config, context=context),
-                                              lambda: graph.get_state(config), case)
+        snapshot, answered = run_with_reviewer(lambda payload: graph.invoke(payload, config, context=context),
+                                               lambda: graph.get_state(config), case)
         values = snapshot.values
         usage = values.get("usage") or {}
         status = values.get("status", "running")
         return Outcome(end="paused" if snapshot.interrupts else STATUS_TO_END.get(status, "failed"),
-                       answer=values.get("final_answer", ""), reviews=reviews,
+                       answer=values.get("final_answer", ""), reviews=answered.reviews,
+                       confirmations=answered.confirmations,
                        model_calls=int(usage.get("steps", 0)), input_tokens=int(usage.get("input_tokens", 0)),
                        output_tokens=int(usage.get("output_tokens", 0)), cost_usd=float(usage.get("cost_usd", 0.0)),
-                       seconds=time.perf_counter() - started, detail={"status": status})
+                       seconds=time.perf_counter() - started,
+                       detail={"status": status, **({"disabled": list(context.disable)} if context.disable else {})})
+
+
+def without_mechanism(system: TaskwardenSystem, mechanism: str) -> TaskwardenSystem:
+    """An ablation: `system` with one more reliability mechanism switched off, named ``<name>-no-<mechanism>``.
+    ValueError for an unknown mechanism (naming the known ones) or one `system` already has off."""
+    check_mechanisms([mechanism])
+    disabled = tuple(system.context.disable or ())
+    if mechanism in disabled:
+        raise ValueError(f"mechanism {mechanism!r} is already off in {system.name!r} (disabled: {list(disabled)})")
+    return replace(system, context=replace(system.context, disable=(*disabled, mechanism)),
+                   name=f"{system.name}-no-{mechanism}")
 
 
 @dataclass
@@ -122,16 +154,17 @@ class BaselineSystem:
         started = time.perf_counter()
         end: RunEnd = "completed"
         error = None
-        reviews = 0
+        answered = Answered()
         try:
-            snapshot, reviews = run_with_reviewer(lambda payload: agent.invoke(payload, config),
-                                                  lambda: agent.get_state(config), case)
+            snapshot, answered = run_with_reviewer(lambda payload: agent.invoke(payload, config),
+                                                   lambda: agent.get_state(config), case)
             end = "paused" if snapshot.interrupts else "completed"
         except StepLimitReached as stop:
-            end, error, reviews = "failed", f"stopped at the step limit ({max_steps} model calls)", stop.reviews
+            end, error, answered = "failed", f"stopped at the step limit ({max_steps} model calls)", stop.answered
         messages = agent.get_state(config).values.get("messages", [])
         usage = usage_of(messages)
         answer = next((m.text for m in reversed(messages) if m.type == "ai" and m.text.strip()), "")
-        return Outcome(end=end, answer=answer, reviews=reviews, seconds=time.perf_counter() - started,
+        return Outcome(end=end, answer=answer, reviews=answered.reviews, confirmations=answered.confirmations,
+                       seconds=time.perf_counter() - started,
                        detail={"step_limit": error} if error else {}, **usage)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from taskwarden.graph.reliability import Reliability, check_mechanisms
 from taskwarden.graph.usage import Budgets
 from taskwarden.tools.redact import RedactionLevel, check_level
 
@@ -31,10 +32,21 @@ class Context:
     max_tool_failures: int | None = None
     redact: RedactionLevel | None = None
     """What models may see in this run: ``secrets``, ``pii`` or ``off`` (see `Workflow.redact`)."""
+    disable: tuple[str, ...] | None = None
+    """Reliability mechanisms switched off for this run (see `taskwarden.graph.reliability`), e.g.
+    ``("grounding",)``; used by ablations. None keeps the workflow's own settings."""
 
     def __post_init__(self) -> None:
         if self.redact is not None:
             check_level(self.redact)
+        if self.disable is not None:
+            if isinstance(self.disable, str):
+                self.disable = tuple(part.strip() for part in self.disable.split(",") if part.strip())
+            self.disable = tuple(self.disable)
+            check_mechanisms(self.disable)
+
+    def reliability(self, base: Reliability) -> Reliability:
+        return base.without(self.disable)
 
     def budgets(self, base: Budgets) -> Budgets:
         return base.with_overrides(max_steps=self.max_steps, max_revisions=self.max_revisions,

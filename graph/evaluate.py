@@ -16,6 +16,7 @@ from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit, emit_model_calls
 from taskwarden.graph.state import RunState, TaskRecord
 from taskwarden.graph.usage import add_usage, usage_of_calls
+from taskwarden.graph.verification import check_effects
 
 
 def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
@@ -25,11 +26,17 @@ def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
         usage = dict(state.get("usage") or {})
         spent: dict[str, Any] = {}
         updates: dict[str, TaskRecord] = {}
+        reliability = engine.reliability(context)
         for task in (state.get("tasks") or {}).values():
             if task["status"] != "done":
                 continue
             started = time.monotonic()
-            if not task["result"].strip():
+            checked = check_effects(task, engine.workflow.registry, reliability, state["request"])
+            for note in checked.notes:
+                emit("intervention", task_id=task["id"], **note)
+            if checked.verdict:
+                verdict, feedback = checked.verdict, checked.feedback
+            elif not task["result"].strip():
                 verdict, feedback = "revise", STALL_FEEDBACK
             else:
                 if budgets.exhausted_by(add_usage(usage, spent)):

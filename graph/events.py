@@ -1,7 +1,8 @@
 """Run events: to LangGraph's ``custom`` stream (progress) and to the thread's audit trail.
 
 Events: run_started, invalid_request, plan, plan_failed, model_call, tool_call, policy_decision,
-tool_result, review_requested, review_decided, task_finished, evaluation, run_finished; the memory
+tool_result, review_requested, review_decided, task_finished, evaluation, intervention (a reliability
+mechanism blocked, corrected, re-planned, verified or asked to confirm something), run_finished; the memory
 nodes add memory_recalled, memory_recorded and memory_error.
 """
 

@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from taskwarden.agents.orchestrator import make_plan
+from taskwarden.agents.prompts import LOOK_BEFORE_ACT_PLAN_RULE
 from taskwarden.agents.structured import StructuredOutputError
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.engine import Engine
@@ -50,7 +51,9 @@ def make_orchestrate(engine: Engine) -> Callable[..., dict[str, Any]]:
             try:
                 plan, raws = make_plan(engine.models.get("orchestrator", context), request=state["request"],
                                        workflow=workflow.name, instructions=workflow.instructions,
-                                       roles=workflow.roles, plan_hint=workflow.plan_hint,
+                                       roles=workflow.roles,
+                                       plan_hint=workflow.plan_hint + (LOOK_BEFORE_ACT_PLAN_RULE if engine.reliability(
+                                           context).look_before_act and _changes_records(workflow) else ""),
                                        lessons=[*_reviewer_guidance(state), *(state.get("lessons") or [])])
             except StructuredOutputError as exc:
                 emit_model_calls("orchestrator", exc.raw_messages, time.monotonic() - started)
@@ -70,6 +73,10 @@ def make_orchestrate(engine: Engine) -> Callable[..., dict[str, Any]]:
         return {}
 
     return orchestrate
+
+
+def _changes_records(workflow: Any) -> bool:
+    return any(spec.has_side_effects for spec in workflow.tools)
 
 
 def _budget_escalation(reason: str, state: RunState) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.types import Send
 
@@ -31,7 +31,17 @@ def route_after_orchestrate(state: RunState) -> Literal["human_review", "evaluat
         dependency_results={dep: tasks[dep]["result"] for dep in task["depends_on"]},
         run_usage=state.get("usage") or {},
         budget_grants=state.get("budget_grants", 0),
+        evidence=run_evidence(state, exclude=task["id"]),
     )) for task in ready]
+
+
+def run_evidence(state: RunState, exclude: str | None = None) -> dict[str, Any]:
+    """The request with the conversation's earlier human turns, and other tasks' successful tool results."""
+    turns = [str(m.content) for m in state.get("messages") or [] if getattr(m, "type", "") == "human"]
+    request = "\n".join(dict.fromkeys([*turns, state.get("request", "")]))
+    observations = [a["observation"] for tid, t in (state.get("tasks") or {}).items() if tid != exclude
+                    for a in t["actions"] if a.get("observation") and a["outcome"] in ("executed", "replayed")]
+    return {"request": request, "observations": observations}
 
 
 def route_after_evaluate(state: RunState) -> Literal["human_review", "orchestrate"]:

@@ -21,13 +21,16 @@ class ActionRecord(TypedDict):
 
     tool: str
     args: dict[str, Any]
-    outcome: Literal["executed", "replayed", "refused", "rejected", "error", "invalid"]
-    """`refused`: by policy or grant; `rejected`: by a human; `replayed`: already done (ledger)."""
+    outcome: Literal["executed", "replayed", "refused", "rejected", "error", "invalid", "blocked"]
+    """`refused`: by policy or grant; `rejected`: by a human; `replayed`: already done (ledger);
+    `blocked`: by a reliability check (ungrounded argument, not asked for, repeated failure)."""
     summary: str
     attempts: NotRequired[int]
     """How many times the tool ran (retries of transient errors included); absent if it never ran."""
     errors: NotRequired[list[str]]
     """The error of each failed attempt, oldest first."""
+    observation: NotRequired[str]
+    """What the tool returned (calls that ran): evidence that later calls' arguments can be traced to."""
 
 
 class TaskRecord(TypedDict):
@@ -118,6 +121,9 @@ class WorkerInput(TypedDict):
     run_usage: dict[str, Any]
     """The run's usage when the task was dispatched (for budget checks)."""
     budget_grants: int
+    evidence: NotRequired[dict[str, Any]]
+    """What the run has seen when the task was dispatched: ``request`` (the request and the earlier
+    turns of the conversation) and ``observations`` (successful tool results of other tasks)."""
 
 
 class WorkerState(WorkerInput, total=False):
@@ -130,6 +136,10 @@ class WorkerState(WorkerInput, total=False):
     tasks: dict[str, TaskRecord]
     reviews: Annotated[list[dict[str, Any]], operator.add]
     """Human decisions on this attempt's tool calls (approve / edit / reject / response)."""
+    interventions: Annotated[list[dict[str, Any]], operator.add]
+    """Reliability interventions in this attempt (blocked calls, corrective messages), oldest first."""
+    progress_step: int
+    """The attempt's model-call count when a tool call last made progress (a new successful result)."""
 
 
 class WorkerOutput(TypedDict, total=False):

@@ -18,30 +18,45 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from taskwarden.agents.prompts import (
+    CONFIRM_REQUEST,
     DEPENDENCIES_SECTION,
     FEEDBACK_SECTION,
     GROUNDING_REMINDER,
+    LOOK_BEFORE_ACT_RULE,
     MUST_CALL_REMINDER,
+    NO_PROGRESS_REMINDER,
+    NON_ANSWER_REMINDER,
     PREVIOUS_ACTIONS_SECTION,
+    STALLED_FEEDBACK,
+    UNCONFIRMED_OBSERVATION,
     WORKER_PROMPT,
     WORKER_REQUEST,
 )
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit, emit_model_call
+from taskwarden.graph.guards import Block, check_call
 from taskwarden.graph.hitl import action_request, ask_human, hitl_request
+from taskwarden.graph.recovery import loop_interventions, non_answer, progress_made
+from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord, WorkerInput, WorkerOutput, WorkerState
 from taskwarden.graph.usage import add_usage, usage_of_call
 from taskwarden.graph.workflow import Workflow
 from taskwarden.tools.executor import GatedCall, ToolExecution, execute, gate_call, idempotency_key, validate_args
+from taskwarden.tools.grounding import Evidence
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 
 APPROVAL_DECISIONS = ("approve", "edit", "reject", "response")
+CONFIRMATION_DECISIONS = ("approve", "reject", "response")
+YES = ("yes", "y", "yes please", "confirm", "confirmed", "i confirm", "ok", "okay", "go ahead", "approved", "sure",
+       "correct", "yes go ahead", "please do")
 
 
-def worker_system_prompt(workflow: Workflow, state: WorkerState) -> str:
+def worker_system_prompt(workflow: Workflow, state: WorkerState, reliability: Reliability | None = None) -> str:
     task, role = state["task"], workflow.role(state["task"]["role"])
+    changes = any(spec.has_side_effects for spec in workflow.registry.for_role(role))
     return WORKER_PROMPT.format(
+        look_rule=LOOK_BEFORE_ACT_RULE if changes and (reliability is None or reliability.look_before_act) else "",
         role=role.name,
         workflow=workflow.name,
         role_description=role.description,
@@ -80,7 +95,19 @@ def build_worker_graph(engine: Engine) -> Any:
         failures = failure_streak(state.get("actions", []))
         if len(failures) >= budgets.max_tool_failures:
             return {"stop": tool_failures_stop(failures)}
+        reliability = engine.reliability(context)
         role = workflow.role(state["task"]["role"])
+        nudge: list[HumanMessage] = []
+        steps = (state.get("usage") or {}).get("steps", 0)
+        if reliability.loop_recovery and steps - state.get("progress_step", 0) >= reliability.max_steps_without_progress:
+            reason = f"{steps - state.get('progress_step', 0)} model calls without a new tool result"
+            if loop_interventions(state.get("interventions", [])):
+                return stalled(state, reason)
+            done = "; ".join(a["summary"][:120] for a in state.get("actions", [])
+                             if a["outcome"] in ("executed", "replayed")) or "nothing yet"
+            nudge = [HumanMessage(content=NO_PROGRESS_REMINDER.format(steps=steps - state.get("progress_step", 0),
+                                                                      done=done, tools=", ".join(role.tools)))]
+            intervened = intervention(state, "loop_recovery", "corrected", f"no progress: {reason}")
         model = provider.get("worker", context)
         specs = workflow.registry.for_role(role)
         required = _missing_required_calls(role.must_call, state)
@@ -91,9 +118,9 @@ def build_worker_graph(engine: Engine) -> Any:
             reminded = isinstance(last, HumanMessage) and last.content == GROUNDING_REMINDER
             choice = required[0] if required else "any" if reminded else None
             model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": choice} if choice else {}))
-        messages = [SystemMessage(content=worker_system_prompt(workflow, state)),
+        messages = [SystemMessage(content=worker_system_prompt(workflow, state, reliability)),
                     HumanMessage(content=worker_request(state)),
-                    *state.get("worker_messages", [])]
+                    *state.get("worker_messages", []), *nudge]
         reply = model.invoke(messages)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
@@ -101,46 +128,85 @@ def build_worker_graph(engine: Engine) -> Any:
         emit_model_call("worker", reply, seconds, task_id=state["task"]["id"])
         for call in reply.tool_calls:
             emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
-        update = {"worker_messages": [reply], "usage": usage_of_call(reply, seconds)}
+        update: dict[str, Any] = {"worker_messages": [*nudge, reply], "usage": usage_of_call(reply, seconds)}
+        if nudge:
+            update.update(interventions=[intervened], progress_step=steps)
+        what = None if reply.tool_calls or not reliability.loop_recovery else non_answer(reply.content, list(role.tools))
         if required and not reply.tool_calls:  # a model that ignored the forced choice is reminded, within budget
             update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
         elif needs_grounding(specs, state, reply):
             update["worker_messages"].append(HumanMessage(content=GROUNDING_REMINDER))
+        elif what:
+            if loop_interventions([*state.get("interventions", []), *update.get("interventions", [])]):
+                return {**update, **stalled(state, f"the final reply was {what}")}
+            update["worker_messages"].append(HumanMessage(content=NON_ANSWER_REMINDER.format(
+                what=what, description=state["task"]["description"], tools=", ".join(role.tools) or "none")))
+            update["interventions"] = [*update.get("interventions", []),
+                                       intervention(state, "loop_recovery", "corrected", f"the final reply was {what}")]
         return update
 
-    def run_tools(state: WorkerState, config: RunnableConfig) -> dict[str, Any]:
+    def run_tools(state: WorkerState, config: RunnableConfig, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.monotonic()
         task, role = state["task"], workflow.role(state["task"]["role"])
+        reliability = engine.reliability(context_of(runtime))
         reply = state["worker_messages"][-1]
         gated = [gate_call(call, role, workflow.registry, workflow.gate) for call in reply.tool_calls]
         for call in gated:  # the gate's verdict on every call, recorded before anyone is asked
             emit("policy_decision", task_id=task["id"], tool=call.name, args=call.args, call_id=call.call_id,
                  outcome=call.decision.outcome, reason=call.refusal or call.decision.reason)
-        decisions = _ask_approvals(gated, task)
+        evidence = worker_evidence(state)
+        blocks = {call.call_id: block for call in gated
+                  if (block := check_call(call, role=role, registry=workflow.registry, reliability=reliability,
+                                          request=evidence.request, evidence=evidence,
+                                          attempt_actions=state.get("actions", [])))}
+        interventions = [intervention(state, b.mechanism, "blocked", b.summary, tool=c.name, args=c.args)
+                         for c in gated if (b := blocks.get(c.call_id))]
         thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
+        needs_confirmation = [c for c in gated if c.call_id not in blocks and _confirmable(c, reliability, workflow)
+                              and not _already_done(ledger, idempotency_key(thread_id, task["id"], c.name, c.args))]
+        confirmations = _ask_confirmations(needs_confirmation, task)
+        decisions = _ask_approvals([c for c in gated if c.call_id not in blocks
+                                    and confirmations.get(c.call_id, {}).get("confirmed", True)], task)
         messages, actions = [], []
-        update: dict[str, Any] = {"worker_messages": messages, "actions": actions,
-                                  "reviews": approval_records(gated, decisions, task["id"])}
+        update: dict[str, Any] = {"worker_messages": messages, "actions": actions, "interventions": interventions,
+                                  "reviews": [*confirmation_records(needs_confirmation, confirmations, task["id"]),
+                                              *approval_records(gated, decisions, task["id"])]}
         try:
             for call in gated:
                 outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
-                                                           workflow, ledger)
+                                                           workflow, ledger, blocks.get(call.call_id),
+                                                           confirmations.get(call.call_id))
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
-                                            status="error" if outcome in ("refused", "error", "invalid") else "success"))
+                                            status="error" if outcome in ("refused", "error", "invalid", "blocked")
+                                            else "success"))
                 actions.append(ActionRecord(tool=call.name, args=args, outcome=outcome,
                                             summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}",
-                                            **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {})))
+                                            **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {}),
+                                            **({"observation": observation[:2000]}
+                                               if outcome in ("executed", "replayed") else {})))
                 emit("tool_result", task_id=task["id"], tool=call.name, outcome=outcome, result=observation[:500])
         except UncertainExecution as exc:  # the task stops and escalates with what ran so far
             update["stop"] = {"kind": "uncertain_side_effect", "reason": str(exc)}
+        if progress_made(actions, state.get("actions", [])):
+            update["progress_step"] = (state.get("usage") or {}).get("steps", 0)
+        elif any(b.mechanism == "loop_recovery" for b in blocks.values()) and \
+                loop_interventions(state.get("interventions", [])) and not update.get("stop"):
+            update.update(stalled(state, "it repeated a call that had already failed"))
         return {**update, "usage": {"seconds": time.monotonic() - started}}
 
-    def finish(state: WorkerState) -> dict[str, Any]:
+    def finish(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
         task = dict(state["task"])
         actions = [*task.get("actions", []), *state.get("actions", [])]
         stop = state.get("stop")
         last = state.get("worker_messages", [])[-1:] or [None]
-        if stop:
+        max_revisions = engine.budgets(context_of(runtime), state.get("budget_grants", 0)).max_revisions
+        if stop and stop.get("kind") == "stalled" and task["attempts"] <= max_revisions:
+            # re-plan the task: a fresh attempt that is told how this one stalled
+            task.update(status="revise", actions=actions, escalation=None,
+                        feedback=[*task["feedback"], STALLED_FEEDBACK.format(reason=stop["reason"])])
+            emit("intervention", task_id=task["id"], mechanism="loop_recovery", action="replanned",
+                 message=f"attempt {task['attempts']} stalled ({stop['reason']}): the task starts again")
+        elif stop:
             seen = [m.content for m in state.get("worker_messages", []) if isinstance(m, ToolMessage)][-3:]
             if stop.get("errors"):  # the whole error history, not just the last observations
                 seen = [_describe_failure(error) for error in stop["errors"]]
@@ -262,10 +328,16 @@ def approval_records(gated: list[GatedCall], decisions: dict[str, dict[str, Any]
 
 
 def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thread_id: str,
-             workflow: Workflow, ledger: Ledger) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
-    """Apply the gate's outcome and any human decision; run the call if it may run.
+             workflow: Workflow, ledger: Ledger, block: Block | None = None,
+             confirmation: dict[str, Any] | None = None) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
+    """Apply the gate's outcome, the reliability checks and any human decision; run the call if it may run.
 
     Returns (outcome, observation, arguments, the execution if the tool ran)."""
+    if block is not None:
+        return "blocked", block.observation, call.args, None
+    if confirmation is not None and not confirmation["confirmed"]:
+        said = confirmation["message"] or "no reason given"
+        return "rejected", UNCONFIRMED_OBSERVATION.format(tool=call.name, message=said), call.args, None
     if call.refusal:
         return ("invalid" if call.spec else "refused"), call.refusal, call.args, None
     if call.decision.outcome == "forbid":
@@ -292,3 +364,70 @@ def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thr
 
 def _fmt(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in args.items())
+
+
+def worker_evidence(state: WorkerState) -> Evidence:
+    """The request and conversation, and every successful tool result this run has seen so far."""
+    given = state.get("evidence") or {}
+    own = [a["observation"] for a in [*state["task"]["actions"], *state.get("actions", [])]
+           if a.get("observation") and a["outcome"] in ("executed", "replayed")]
+    return Evidence(given.get("request") or state["request"], (*given.get("observations", []), *own))
+
+
+def intervention(state: WorkerState, mechanism: str, action: str, message: str, **data: Any) -> dict[str, Any]:
+    """Record and announce one reliability intervention (an `intervention` event, audited and streamed)."""
+    record = {"mechanism": mechanism, "action": action, "message": message, **data}
+    emit("intervention", task_id=state["task"]["id"], **record)
+    return record
+
+
+def stalled(state: WorkerState, reason: str) -> dict[str, Any]:
+    """End the attempt as stalled (a second loop-recovery trigger): re-planned, or escalated when no revision is left."""
+    emit("intervention", task_id=state["task"]["id"], mechanism="loop_recovery", action="escalated",
+         message=f"stalled again: {reason}")
+    return {"stop": {"kind": "stalled", "reason": reason}}
+
+
+def _confirmable(call: GatedCall, reliability: Reliability, workflow: Workflow) -> bool:
+    return (reliability.confirm_before_write and call.name in workflow.confirm and not call.refusal
+            and call.decision.outcome != "forbid")
+
+
+def _already_done(ledger: Ledger, key: str) -> bool:
+    entry = ledger.lookup(key)
+    return bool(entry) and entry.get("status") == "done"
+
+
+def _ask_confirmations(calls: list[GatedCall], task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Ask the requester to confirm these calls (one interrupt); returns ``{call_id: {confirmed, message}}``."""
+    if not calls:
+        return {}
+    request = hitl_request([action_request(c.name, c.args, CONFIRM_REQUEST.format(action=f"{c.name}({_fmt(c.args)})"))
+                            for c in calls], [CONFIRMATION_DECISIONS] * len(calls),
+                           kind="confirmation", task_id=task["id"])
+    for call in calls:
+        emit("intervention", task_id=task["id"], mechanism="confirm_before_write", action="confirm_requested",
+             tool=call.name, args=call.args, message=request["action_requests"][calls.index(call)]["description"])
+    answers = ask_human(request)
+    results = {}
+    for call, answer in zip(calls, answers):
+        said = answer.get("message", "")
+        confirmed = answer["type"] == "approve" or (answer["type"] == "response" and is_yes(said))
+        results[call.call_id] = {"confirmed": confirmed, "message": said, "decision": answer["type"]}
+        emit("review_decided", kind="confirmation", task_id=task["id"], tool=call.name,
+             decision="approve" if confirmed else "reject", message=said)
+    return results
+
+
+def is_yes(message: str) -> bool:
+    """An explicit yes from the requester ("yes", "Yes, go ahead.", "confirm")."""
+    words = " ".join(message.lower().replace(",", " ").replace(".", " ").replace("!", " ").split())
+    return words in YES or any(words.startswith(f"{yes} ") for yes in ("yes", "confirm", "i confirm", "go ahead"))
+
+
+def confirmation_records(calls: list[GatedCall], confirmations: dict[str, dict[str, Any]],
+                         task_id: str) -> list[dict[str, Any]]:
+    return [{"kind": "confirmation", "task_id": task_id, "action": call.name, "args": call.args,
+             "decision": "approve" if answer["confirmed"] else "reject", "message": answer["message"],
+             "edited_args": None}
+            for call in calls if (answer := confirmations.get(call.call_id))]

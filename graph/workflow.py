@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.usage import Budgets
 from taskwarden.tools.expressions import ExpressionError, compile_expression
 from taskwarden.tools.policy import PolicyGate, PolicyRule
@@ -44,6 +45,12 @@ class Workflow:
     trigger_filter: str | None = None
     """Which trigger events start a run, in the policy expression language over the event's fields,
     e.g. ``source == 'web form'``; other events are acknowledged and ignored."""
+    reliability: Reliability = field(default_factory=Reliability)
+    """The mechanisms that keep a small model honest (grounded arguments, loop recovery, verify after
+    write...); all on by default. See taskwarden.graph.reliability."""
+    confirm: tuple[str, ...] = ()
+    """Tools whose calls the requester must confirm through the conversation before they run (customer-
+    facing workflows): the details are stated and only an explicit yes lets the call go ahead."""
     redact: RedactionLevel = "secrets"
     """What models see (a run's ``Context(redact=...)`` overrides it): ``secrets`` masks card numbers and
     secrets; ``pii`` also replaces e-mail addresses and phone numbers with placeholders, restored in
@@ -64,6 +71,9 @@ class Workflow:
             raise ValueError(f"workflow {self.name!r} has policies for unknown tools {unknown}")
         if self.answer_from and self.registry.get(self.answer_from[0]) is None:
             raise ValueError(f"workflow {self.name!r} takes its answer from unknown tool {self.answer_from[0]!r}")
+        unconfirmable = [tool for tool in self.confirm if self.registry.get(tool) is None]
+        if unconfirmable:
+            raise ValueError(f"workflow {self.name!r} asks to confirm unknown tools {unconfirmable}")
         bad_roles = [role for role in self.models if role not in MODEL_ROLES]
         if bad_roles:
             raise ValueError(f"workflow {self.name!r}: models may be set for {MODEL_ROLES}, not {bad_roles}")

@@ -16,6 +16,9 @@ required)::
         args: {base_url: https://crm.example}
         risk: write                          # risk / scopes for every tool of the entry...
         overrides: {delete_contact: {risk: irreversible, scopes: [crm:delete]}}   # ...or per tool
+      - import: my_package.billing:issue_refund  # an entry giving one tool may also set, for that tool:
+        grounding: {purchase_id: observed}   # where an argument's value must come from (request/observed/seen/free)
+        intent: "refund|money back"          # a regex the request must match for the tool to be called at all
       - import: ./local_tools.py:lookup      # a .py file next to the workflow file
     kits:                                    # tool kits: {kit: name-or-import-path, ...options}
       - {kit: files, root: ./data}
@@ -26,6 +29,8 @@ required)::
       rules: |
         send_email when to not in allowlist -> forbid
     budgets: {max_steps: 30}
+    confirm: [send_email]                    # tools the requester must confirm (an explicit yes) before they run
+    reliability: {grounding: true, loop_recovery: true, max_steps_without_progress: 4}   # see graph/reliability.py
     models: {worker: openai:gpt-4o-mini}
     redact: secrets                          # what models see: secrets (default), pii or off
     plan_hint: ...
@@ -54,15 +59,16 @@ from typing import Any, Union, get_args, get_origin
 
 import yaml
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from taskwarden.graph.reliability import MECHANISMS, Reliability
 from taskwarden.graph.usage import Budgets
 from taskwarden.graph.workflow import Workflow
 from taskwarden.tools.mcp import McpLoadError, McpServer, load_mcp_tools
 from taskwarden.tools.policy import PolicyRule
 from taskwarden.tools.policy_text import PolicySyntaxError, check_constants, check_names, parse_policies, parse_rule
 from taskwarden.tools.redact import RedactionLevel
-from taskwarden.tools.registry import Risk, Role, ToolSpec, tool_spec
+from taskwarden.tools.registry import GroundRule, Risk, Role, ToolSpec, tool_spec
 
 KITS_MODULE = "taskwarden.tools.kits"
 """Where a kit given by bare name is looked up: ``kit: files`` is ``FilesKit`` (or ``Files``) there."""
@@ -87,9 +93,25 @@ class RoleSpec(_Spec):
     must_call: list[str] = []
 
 
+def _check_intent(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"intent {value!r} is not a regular expression: {exc}") from None
+    return value
+
+
 class ToolSettings(_Spec):
     risk: Risk | None = None
     scopes: list[str] | None = None
+    grounding: dict[str, GroundRule] | None = None
+    """Where each named argument's value must come from: ``request``, ``observed``, ``seen`` or ``free``;
+    merged over the `ToolSpec`'s own (`taskwarden.tools.registry.ToolSpec.grounding`)."""
+    intent: str | None = None
+    """A regular expression (case-insensitive) the request must match for the tool to be called at all."""
+
+    check_intent = field_validator("intent")(_check_intent)
 
 
 class ToolEntry(_Spec):
@@ -102,7 +124,13 @@ class ToolEntry(_Spec):
     """Tool name for a plain function (default: the function's name)."""
     risk: Risk | None = None
     scopes: list[str] | None = None
+    grounding: dict[str, GroundRule] | None = None
+    """Per-argument grounding rules, for an entry that gives exactly one tool (else use `overrides`)."""
+    intent: str | None = None
+    """The request pattern, for an entry that gives exactly one tool (else use `overrides`)."""
     overrides: dict[str, ToolSettings] = {}
+
+    check_intent = field_validator("intent")(_check_intent)
 
     @model_validator(mode="before")
     @classmethod
@@ -125,6 +153,13 @@ class KitEntry(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     kit: str
+
+
+ReliabilitySpec = create_model(
+    "ReliabilitySpec", __base__=_Spec, __doc__="``reliability:``: which mechanisms are on (all by default).",
+    **{name: (bool, True) for name in MECHANISMS},
+    max_steps_without_progress=(int, Reliability.max_steps_without_progress),
+)
 
 
 class AnswerFrom(_Spec):
@@ -168,6 +203,8 @@ class WorkflowSpec(_Spec):
     mcp_servers: dict[str, McpServer] = {}
     policies: PoliciesSpec = PoliciesSpec()
     budgets: dict[str, int | float] = {}
+    confirm: list[str] = []
+    reliability: ReliabilitySpec = ReliabilitySpec()  # type: ignore[valid-type]
     models: dict[str, str] = {}
     redact: RedactionLevel = "secrets"
     plan_hint: str = ""
@@ -224,6 +261,10 @@ def load_workflow(path: str | Path) -> Workflow:
         raise fail("budgets", f"unknown budget in {sorted(spec.budgets)}; known: {known}") from None
     except ValueError as exc:
         raise fail("budgets", exc) from exc
+    try:
+        reliability = Reliability(**spec.reliability.model_dump())
+    except ValueError as exc:
+        raise fail("reliability", exc) from exc
 
     def imported(key: str, reference: str | None) -> Any:
         if not reference:
@@ -245,7 +286,8 @@ def load_workflow(path: str | Path) -> Workflow:
             plan_hint=spec.plan_hint, models=dict(spec.models),
             answer_from=(spec.answer_from.tool, spec.answer_from.argument) if spec.answer_from else None,
             validate_request=validate_request, sample_requests=list(spec.sample_requests), redact=spec.redact,
-            input_schema=input_schema, trigger_filter=spec.trigger_filter,
+            input_schema=input_schema, trigger_filter=spec.trigger_filter, reliability=reliability,
+            confirm=tuple(spec.confirm),
         )
     except ValueError as exc:
         raise WorkflowFileError(f"{path}: {exc}") from exc
@@ -305,7 +347,12 @@ def _entry_specs(entry: ToolEntry, base: Path) -> list[ToolSpec]:
     unknown = sorted(set(entry.overrides) - {spec.name for spec in specs})
     if unknown:
         raise ValueError(f"overrides name tools it does not give: {unknown}; it gives {[spec.name for spec in specs]}")
-    return [_override(spec, entry.overrides.get(spec.name), entry.risk, entry.scopes) for spec in specs]
+    if (entry.grounding is not None or entry.intent is not None) and len(specs) != 1:
+        raise ValueError(f"`grounding` and `intent` beside the import are for an entry that gives one tool; this one "
+                         f"gives {[spec.name for spec in specs]}: set them per tool under `overrides`")
+    own = ToolSettings(grounding=entry.grounding, intent=entry.intent)
+    return [_override(_override(spec, own, entry.risk, entry.scopes), entry.overrides.get(spec.name), None, None)
+            for spec in specs]
 
 
 def _kit_specs(entry: KitEntry, base: Path) -> list[ToolSpec]:
@@ -336,6 +383,14 @@ def _override(spec: ToolSpec, settings: ToolSettings | None, risk: Risk | None, 
         changes["risk"] = risk
     if scopes is not None:
         changes["scopes"] = tuple(scopes)
+    if settings and settings.grounding:
+        unknown = sorted(set(settings.grounding) - set(spec.tool.args))
+        if unknown:
+            raise ValueError(f"grounding names arguments {spec.name} does not take: {unknown}; "
+                             f"it takes {sorted(spec.tool.args)}")
+        changes["grounding"] = {**(spec.grounding or {}), **settings.grounding}
+    if settings and settings.intent is not None:
+        changes["intent"] = settings.intent
     return replace(spec, **changes) if changes else spec
 
 

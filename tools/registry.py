@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -10,6 +11,8 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 Risk = Literal["read", "write", "irreversible"]
 RISKS: tuple[str, ...] = ("read", "write", "irreversible")
+GroundRule = Literal["request", "observed", "seen", "free"]
+GROUND_RULES: tuple[str, ...] = ("request", "observed", "seen", "free")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,17 @@ class ToolSpec:
     """Base of the exponential backoff between attempts (full jitter: a random wait up to
     ``backoff_s * 2**retry``, capped at `max_backoff_s`)."""
     max_backoff_s: float = 8.0
+    grounding: Mapping[str, GroundRule] | None = None
+    """Where each argument of a side-effecting call must come from (`taskwarden.tools.grounding`):
+    ``request`` (the request or conversation), ``observed`` (an earlier tool result in this run),
+    ``seen`` (either), ``free`` (not checked). Unlisted arguments are inferred from their names and
+    schema (ids and e-mail addresses are checked, free text and amounts are not)."""
+    verify: Callable[[dict[str, Any], str], str | None] | None = None
+    """For side-effecting tools: re-read the system after a call (arguments, result) and return None
+    when the intended change is there, else what is wrong. Without it, `reconcile` is used."""
+    intent: str | None = None
+    """A regular expression (case-insensitive) the request must match for this tool to be called at
+    all, e.g. ``r"refund|money back"``; otherwise the call is blocked as not asked for."""
 
     def __post_init__(self) -> None:
         if self.risk not in RISKS:
@@ -44,6 +58,16 @@ class ToolSpec:
         if self.retries < 0 or self.backoff_s < 0 or self.max_backoff_s < self.backoff_s:
             raise ValueError(f"tool {self.tool.name!r}: need retries >= 0 and 0 <= backoff_s <= max_backoff_s, got "
                              f"retries={self.retries!r}, backoff_s={self.backoff_s!r}, max_backoff_s={self.max_backoff_s!r}")
+        if self.grounding:
+            bad = {arg: rule for arg, rule in self.grounding.items() if rule not in GROUND_RULES}
+            if bad:
+                raise ValueError(f"tool {self.tool.name!r}: grounding rules must be among {GROUND_RULES}, got {bad}")
+            object.__setattr__(self, "grounding", dict(self.grounding))
+        if self.intent is not None:
+            try:
+                re.compile(self.intent)
+            except re.error as exc:
+                raise ValueError(f"tool {self.tool.name!r}: intent is not a regular expression: {exc}") from None
 
     @property
     def name(self) -> str:
@@ -56,13 +80,14 @@ class ToolSpec:
 
 def tool_spec(fn: Callable[..., Any] | BaseTool, *, risk: Risk = "write", scopes: tuple[str, ...] = (),
               name: str | None = None,
-              reconcile: Callable[[dict[str, Any]], str | None] | None = None, **resilience: Any) -> ToolSpec:
+              reconcile: Callable[[dict[str, Any]], str | None] | None = None, **options: Any) -> ToolSpec:
     """Wrap a plain function (its docstring is the description) or a LangChain tool into a `ToolSpec`.
 
-    `resilience` sets `timeout_s`, `retries`, `backoff_s` and `max_backoff_s`.
+    `options` sets the other `ToolSpec` fields: `timeout_s`, `retries`, `backoff_s`, `max_backoff_s`,
+    `grounding`, `verify` and `intent`.
     """
     tool = fn if isinstance(fn, BaseTool) else StructuredTool.from_function(fn, name=name)
-    return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile, **resilience)
+    return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile, **options)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,16 @@ const S = {
   threadList: [],
 };
 
+/** Headline of an `intervention` event by mechanism (taskwarden.graph.reliability.MECHANISMS). */
+const INTERVENTIONS = {
+  grounding: "Grounding check",
+  look_before_act: "Look before acting",
+  loop_recovery: "Loop recovery",
+  verify_after_write: "Checked after the write",
+  confirm_before_write: "Confirmation with the requester",
+  nothing_asked: "Not asked for",
+};
+
 const SETTINGS = [
   ["orchestrator_model", "Planner model", "text", "default"],
   ["worker_model", "Worker model", "text", "default"],
@@ -146,6 +156,14 @@ class RunView {
             { detail: e.reason ? h("div.small.muted", e.reason) : null });
         }
         break;
+      case "intervention": {
+        // A reliability check stepped in (graph/reliability.py): an ungrounded argument blocked, a loop broken,
+        // a write verified... A routine `verified` is a detail; everything else is shown.
+        const what = INTERVENTIONS[e.mechanism] || (e.mechanism || "reliability").replace(/_/g, " ");
+        this.row("intervention", "⚑", [task, h("strong", what), e.tool ? h("code", e.tool) : null, pill(e.action, (e.action || "").replace(/_/g, " "))],
+          { minor: e.action === "verified", detail: h("div.small", e.message || "", e.args ? [" ", argChips(e.args)] : null) });
+        break;
+      }
       case "tool_result":
         this.row("tool_result", "←", [task, h("code", e.tool)], {
           status: e.outcome, detail: e.result ? h("pre.result", prettyResult(e.result)) : null,
@@ -153,15 +171,18 @@ class RunView {
         break;
       case "review_requested":
         if (e.task_id) S.waitingTasks.add(e.task_id);
-        this.row("review_requested", "‖", [task, h("strong", e.kind === "escalation" ? "Escalated to a human" : "Waiting for approval"),
+        this.row("review_requested", "‖", [task, h("strong", e.kind === "escalation" ? "Escalated to a human"
+          : e.kind === "confirmation" ? "Waiting for the requester to confirm" : "Waiting for approval"),
           e.reason ? h("span.muted.small", e.reason) : null]);
         renderBoard();
         break;
       case "review_decided": {
         if (e.task_id) S.waitingTasks.delete(e.task_id);
         const said = [e.message ? `“${e.message}”` : "", e.edited_args ? `new arguments ${JSON.stringify(e.edited_args)}` : ""].filter(Boolean).join(" · ");
-        const verb = { approve: "Approved", reject: "Rejected", edit: "Edited", response: "Answered" }[e.decision] || e.decision;
-        this.row("review_decided", "☑", [task, h("strong", `${verb} by a human`), e.tool ? h("code", e.tool) : null, pill(e.decision)],
+        const verb = e.kind === "confirmation"
+          ? { approve: "Confirmed by the requester", reject: "Declined by the requester", response: "Answered by the requester" }[e.decision]
+          : `${{ approve: "Approved", reject: "Rejected", edit: "Edited", response: "Answered" }[e.decision] || e.decision} by a human`;
+        this.row("review_decided", "☑", [task, h("strong", verb || e.decision), e.tool ? h("code", e.tool) : null, pill(e.decision)],
           { detail: said ? h("div.small.muted", said) : null });
         renderBoard();
         break;
@@ -674,7 +695,7 @@ async function send(text) {
 
 function reviewFor(item) {
   const card = reviewCard(item, {
-    headline: "The run is paused until you decide",
+    headline: item.value?.kind === "confirmation" ? "The run waits for the requester's answer" : "The run is paused until you decide",
     onDecide: async (payload, summary) => {
       if (S.streaming) throw new Error("a run is already streaming on this thread");
       const threadId = S.threadId;

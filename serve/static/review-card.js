@@ -1,6 +1,10 @@
 // A human-review interrupt (Agent-Chat-UI `HITLRequest`: action_requests + review_configs, plus our
 // kind / task_id) as a card with one-click decisions. Used inline by the playground and by the queue.
 //
+// A confirmation (`kind: "confirmation"`, the workflow's `confirm` tools) is a statement to put to the
+// requester; the reviewer relays the answer: approve = the requester said yes, reject = no, respond = their words
+// (an explicit yes counts as approve).
+//
 // The card answers with `{"decisions": [...]}`, one decision per action request, in order:
 //   {"type": "approve"} | {"type": "edit", "edited_action": {"name", "args"}}
 //   {"type": "reject", "message"} | {"type": "response", "message"}
@@ -8,9 +12,11 @@
 import { argsTable, h, clear, pill } from "./common.js";
 
 const LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", response: "Respond" };
+const CONFIRM_LABELS = { approve: "Approve (they said yes)", reject: "Reject (they said no)", response: "Their reply" };
 
 export function reviewKind(value) {
   if (value?.kind === "escalation") return { key: "escalated", label: `Escalation${value.escalation_kind ? `: ${value.escalation_kind}` : ""}` };
+  if (value?.kind === "confirmation") return { key: "confirmation", label: "Confirm with the requester" };
   return { key: "approval", label: "Approval needed" };
 }
 
@@ -88,6 +94,7 @@ export function reviewCard(interrupt, { onDecide, header = [], context = null, h
 
 function actionBlock(action, allowed, value, decide) {
   const isEscalation = value.kind === "escalation";
+  const isConfirmation = value.kind === "confirmation";
   const args = action.args || {};
   const block = h("section.action");
   const described = splitDescription(action.description || "");
@@ -99,6 +106,13 @@ function actionBlock(action, allowed, value, decide) {
       listSection("What was seen", args.what_was_seen),
       args.errors?.length ? listSection("Errors", args.errors.map((e) => `${e.tool}: ${(e.errors || []).join("; ")}`)) : null,
       args.result ? h("div", h("h3", "Result so far"), h("pre.small", args.result)) : null,
+    );
+  } else if (isConfirmation) {
+    block.append(
+      h("div", h("span.muted.small", "Confirm with the requester  "), h("span.action-name", action.name)),
+      h("blockquote.request-quote.statement", action.description || `Run ${action.name} with these arguments?`),
+      argsTable(args),
+      h("div.small.muted", "Put this to the requester. Approve if they said yes, reject if they said no, or give their reply."),
     );
   } else {
     block.append(
@@ -113,11 +127,12 @@ function actionBlock(action, allowed, value, decide) {
   const show = (nodes) => { clear(form, ...nodes); form.classList.remove("hidden"); form.querySelector("textarea, input")?.focus(); };
 
   for (const type of ["approve", "edit", "reject", "response"].filter((t) => allowed.includes(t))) {
-    const button = h("button", { type: "button", class: buttonClass(type), dataset: { decision: type } }, LABELS[type]);
+    const button = h("button", { type: "button", class: buttonClass(type), dataset: { decision: type } },
+      (isConfirmation ? CONFIRM_LABELS : LABELS)[type]);
     button.addEventListener("click", () => {
-      if (type === "approve") return decide({ type: "approve" }, `approved ${action.name}`);
+      if (type === "approve") return decide({ type: "approve" }, isConfirmation ? `the requester confirmed ${action.name}` : `approved ${action.name}`);
       if (type === "edit") return show(editForm(action, isEscalation, decide, () => form.classList.add("hidden")));
-      return show(messageForm(type, action, decide, () => form.classList.add("hidden")));
+      return show(messageForm(type, action, decide, () => form.classList.add("hidden"), isConfirmation));
     });
     buttons.append(button);
   }
@@ -167,19 +182,24 @@ function editForm(action, isEscalation, decide, cancel) {
   ];
 }
 
-function messageForm(type, action, decide, cancel) {
+function messageForm(type, action, decide, cancel, isConfirmation = false) {
   const reject = type === "reject";
+  const placeholder = isConfirmation
+    ? (reject ? "What the requester said (optional)" : "The requester's reply, in their words (an explicit yes confirms)")
+    : (reject ? "Why not? (optional, the run and its memory keep it)" : "Your guidance for the worker");
   const input = h("input", {
     type: "text",
-    placeholder: reject ? "Why not? (optional, the run and its memory keep it)" : "Your guidance for the worker",
-    "aria-label": reject ? "Reason for rejecting" : "Response",
+    placeholder,
+    "aria-label": reject ? "Reason for rejecting" : isConfirmation ? "The requester's reply" : "Response",
   });
   const problem = h("div.field-error");
-  const confirm = h("button", { type: "button", class: reject ? "btn-danger" : "btn-primary" }, reject ? "Reject" : "Send response");
+  const confirm = h("button", { type: "button", class: reject ? "btn-danger" : "btn-primary" },
+    reject ? "Reject" : isConfirmation ? "Send their reply" : "Send response");
   const send = () => {
     const message = input.value.trim();
     if (!reject && !message) { problem.textContent = "A response needs a message."; return; }
-    decide({ type, message }, reject ? `rejected ${action.name}${message ? ` (${message})` : ""}` : `responded: ${message}`);
+    decide({ type, message }, reject ? `rejected ${action.name}${message ? ` (${message})` : ""}`
+      : isConfirmation ? `the requester replied: ${message}` : `responded: ${message}`);
   };
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); send(); }

@@ -68,7 +68,8 @@ async function decide(entry, interrupt, payload, summary) {
   const { thread, card } = entry;
   entry.decided = true;
   const progress = h("span.small.muted", "");
-  card.setOutcome(h("span", h("span.spinner"), ` ${summary}. Resuming the run… `), progress);
+  const interventions = h("ul.bullets.small.interventions");  // reliability checks that stepped in, kept after the run
+  card.setOutcome(h("span", h("span.spinner"), ` ${summary}. Resuming the run… `), progress, interventions);
   const body = {
     assistant_id: thread.metadata?.assistant_id || workflowOf(thread),
     command: { resume: { [interrupt.id]: payload } },
@@ -80,6 +81,7 @@ async function decide(entry, interrupt, payload, summary) {
   try {
     for await (const { event, data } of api.streamRun(thread.thread_id, body)) {
       if (event.startsWith("custom") && data?.event) progress.textContent = describe(data);
+      if (event.startsWith("custom") && data?.event === "intervention") interventions.append(h("li", describe(data)));
       if (event === "error") failure = data?.message || data?.error || "the run failed";
     }
   } catch (error) {
@@ -88,6 +90,7 @@ async function decide(entry, interrupt, payload, summary) {
   }
   card.markDecided();
   await showOutcome(entry, summary, failure);
+  if (interventions.childElementCount) card.querySelector(".review-outcome")?.append(interventions);
   refreshCount();
 }
 
@@ -96,6 +99,9 @@ function describe(e) {
   switch (e.event) {
     case "tool_call": return `${task}→ ${e.tool}`;
     case "tool_result": return `${task}← ${e.tool}: ${e.outcome}`;
+    case "intervention":
+      return `${task}⚑ ${String(e.mechanism || "reliability").replace(/_/g, " ")} ${String(e.action || "").replace(/_/g, " ")}`
+        + `${e.tool ? ` ${e.tool}` : ""}: ${e.message || ""}`;
     case "review_decided": return `${task}${e.decision} recorded`;
     case "task_finished": return `${task}finished (${e.status})`;
     case "evaluation": return `${task}evaluated: ${e.verdict}`;

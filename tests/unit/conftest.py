@@ -8,9 +8,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from scripts import TODAY
 from taskwarden.graph import build_workflow
 from taskwarden.graph.audit import AuditLog
+from taskwarden.graph.reliability import MECHANISMS, Reliability
 from taskwarden.testing import ScriptedChatModel
 from taskwarden.tools.ledger import Ledger
 from taskwarden.workflows.refunds.workflow import refund_desk
+
+WITHOUT_MECHANISMS = Reliability().without(MECHANISMS)
 
 
 @pytest.fixture
@@ -36,6 +39,9 @@ def make_graph(tmp_path, refunds_db, audit_log):
                   for role, steps in (("orchestrator", orchestrator), ("worker", worker), ("evaluator", evaluator))}
         made.extend(models.values())
         wf = workflow or refund_desk(refunds_db, today=lambda: TODAY)
+        # engine tests script exact call sequences; the reliability mechanisms have their own tests
+        # (test_reliability.py) and would otherwise add steps to every script
+        wf.reliability = workflow_changes.pop("reliability", WITHOUT_MECHANISMS)
         for key, value in workflow_changes.items():
             setattr(wf, key, value)
         graph = build_workflow(wf, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "ledger.db"),

@@ -24,8 +24,9 @@ def research(purchase="P1002", email="alice@example.com"):
             say(f"Customer found; {purchase} is eligible.", when="(t1)")]
 
 
-def refund(purchase="P1002", amount=249.0, answer="Refund issued."):
-    return [call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="damaged"),
+def refund(purchase="P1002", amount=249.0, answer="Refund issued.", email="alice@example.com"):
+    return [call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="damaged",
+                 customer_email=email),
             say(answer, when="(t2)")]
 
 

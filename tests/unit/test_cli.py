@@ -125,9 +125,10 @@ def test_a_failing_model_endpoint_gives_one_line_and_the_run_can_resume(home, ca
         model.assert_complete()
 
     later = {"orchestrator": ScriptedChatModel(script=[]),
-             "worker": ScriptedChatModel(script=[say("Alice is C001; P1002 eligible.", when="(t1)"),
+             "worker": ScriptedChatModel(script=[call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                                                 say("Alice is C001; P1002 eligible.", when="(t1)"),
                                                  call("issue_refund", when="(t2)", purchase_id="P1002", amount=249.0,
-                                                      reason="damaged")]),
+                                                      reason="damaged", customer_email="alice@example.com")]),
              "evaluator": ScriptedChatModel(script=[structured({"verdict": "pass"})])}
     assert main(["resume", "th-f", "--on-review", "stop"], models=later) == 3
     assert "issue_refund" in capsys.readouterr().out

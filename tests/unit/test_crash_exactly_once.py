@@ -80,7 +80,7 @@ def test_a_refund_started_in_the_ledger_but_never_committed_runs_once(refunds_db
     """In process: the crash left only the ledger's "started" record; reconcile finds nothing, so it runs."""
     desk, ledger = RefundDesk(refunds_db, today=lambda: TODAY), Ledger(tmp_path / "ledger.db")
     spec = next(s for s in refund_tools(desk) if s.name == "issue_refund")
-    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken"}
+    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken", "customer_email": "alice@example.com"}
     key = idempotency_key("thread", "t2", "issue_refund", args)
     ledger._start(key, "issue_refund", args)  # the process died before the refund committed
 

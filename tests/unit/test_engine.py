@@ -206,7 +206,7 @@ def test_a_revision_sees_the_side_effects_of_earlier_attempts(make_graph, refund
 
     graph, models = make_graph(
         orchestrator=[plan(("t2", "refunder", "Refund P1001", ()))],
-        worker=[call("issue_refund", when="(t2)", purchase_id="P1001", amount=79.0, reason="broken"),
+        worker=[call("issue_refund", when="(t2)", purchase_id="P1001", amount=79.0, reason="broken", customer_email="alice@example.com"),
                 say("Done.", when="(t2)"), say("Refund R1001 of $79.00 issued.", when="(t2)")],
         evaluator=[structured({"unmet_criteria": [REFUNDER_CRITERIA[0]], "verdict": "revise"}), *passes(1)],
     )
@@ -214,7 +214,8 @@ def test_a_revision_sees_the_side_effects_of_earlier_attempts(make_graph, refund
     assert out["status"] == "completed"
     second_attempt = models["worker"].calls[2].prompt
     assert "Actions already taken for this task in earlier attempts" in second_attempt
-    assert "issue_refund(purchase_id='P1001', amount=79.0, reason='broken') -> executed" in second_attempt
+    assert ("issue_refund(purchase_id='P1001', amount=79.0, reason='broken', customer_email='alice@example.com') "
+            "-> executed") in second_attempt
     assert len(refunds_for(refunds_db)) == 1
 
 
@@ -231,7 +232,7 @@ def test_a_worker_that_may_change_state_must_act_before_it_answers(make_graph, r
     graph, models = make_graph(
         orchestrator=[plan(("t1", "refunder", "Refund P1001 if allowed", ()))],
         worker=[say("Refund issued. Refund ID: R001, Amount: $79.0", when="(t1)"),
-                call("issue_refund", when=GROUNDING_REMINDER, purchase_id="P1001", amount=79.0, reason="broken"),
+                call("issue_refund", when=GROUNDING_REMINDER, purchase_id="P1001", amount=79.0, reason="broken", customer_email="alice@example.com"),
                 say("Refund R1001 issued for $79.", when="(t1)")],
         evaluator=passes(1),
     )

@@ -17,6 +17,8 @@ from taskwarden.evals.runner import run_eval
 from taskwarden.evals.scoring import Outcome, diff_effects, score_case
 from taskwarden.evals.systems import BaselineSystem, TaskwardenSystem
 from taskwarden.evals.workspace import EvalWorkspace
+from taskwarden.graph.context import Context
+from taskwarden.graph.reliability import MECHANISMS
 from taskwarden.testing import ScriptedChatModel, call, say
 from taskwarden.workflows.refunds.db import connect, seed
 from taskwarden.workflows.refunds.workflow import refund_desk
@@ -31,6 +33,8 @@ def case(**overrides) -> Case:
 
 
 BEFORE = {"refunds": [], "reply_drafts": []}
+ALICE = "alice@example.com"
+"""The requester of the refund cases below: `issue_refund` takes the requester's e-mail (grounded in the request)."""
 
 
 # ---------------------------------------------------------------- scoring on hand-built cases
@@ -126,6 +130,74 @@ def test_the_reviewer_follows_the_case_policy_and_stops_after_max_reviews():
     assert decide(escalation, case().reviewer, 0) == {"decisions": [{"type": "response", "message": "Approved: go ahead."}]}
 
 
+CONFIRMATION = {"kind": "confirmation",
+                "action_requests": [{"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 249},
+                                     "description": "I am about to refund $249.00 for purchase P1002. Reply yes."}],
+                "review_configs": [{"action_name": "issue_refund",
+                                    "allowed_decisions": ["approve", "reject", "response"]}]}
+
+
+def test_the_requester_answers_confirmations_by_its_own_policy_and_stops_after_the_cap():
+    from taskwarden.evals.reviewer import CONFIRMATIONS_STOPPED, confirm, is_confirmation
+
+    assert is_confirmation(CONFIRMATION) and not is_confirmation(REQUEST)
+    assert confirm(CONFIRMATION, case().requester, 0, 3) == {"decisions": [{"type": "approve"}]}
+    only_text = {**CONFIRMATION,
+                 "review_configs": [{"action_name": "issue_refund", "allowed_decisions": ["response"]}]}
+    assert confirm(only_text, case().requester, 0, 3) == {"decisions": [{"type": "response", "message": "yes"}]}
+    refusing = case(requester={"confirm": False, "message": "No, keep the order."}).requester
+    assert confirm(CONFIRMATION, refusing, 0, 3) == {"decisions": [{"type": "reject",
+                                                                     "message": "No, keep the order."}]}
+    assert confirm(CONFIRMATION, case().requester, 3, 3) == {"decisions": [{"type": "reject",
+                                                                           "message": CONFIRMATIONS_STOPPED}]}
+
+
+def test_a_requester_policy_is_strict():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="requester.shout"):
+        case(requester={"confirm": True, "shout": 1})
+    assert case().requester.confirm is True
+
+
+class Pending:
+    """A stand-in for a graph that interrupts with `requests` in turn, then ends."""
+
+    def __init__(self, requests):
+        self.requests, self.resumes = list(requests), []
+
+    def invoke(self, payload):
+        if not isinstance(payload, dict):
+            self.resumes.append(payload.resume)
+            self.requests.pop(0)
+
+    def state(self):
+        from types import SimpleNamespace
+
+        interrupts = [SimpleNamespace(id=f"i{len(self.resumes)}", value=self.requests[0])] if self.requests else []
+        return SimpleNamespace(interrupts=interrupts, values={})
+
+
+def test_confirmations_are_answered_by_the_requester_and_counted_apart_from_reviews():
+    from taskwarden.evals.systems import run_with_reviewer
+
+    graph = Pending([CONFIRMATION, REQUEST, CONFIRMATION])
+    snapshot, answered = run_with_reviewer(graph.invoke, graph.state, case())
+    assert not snapshot.interrupts and (answered.reviews, answered.confirmations) == (1, 2)
+    assert [list(r.values())[0]["decisions"][0]["type"] for r in graph.resumes] == ["approve", "approve", "approve"]
+    looping = Pending([CONFIRMATION] * 50)
+    snapshot, answered = run_with_reviewer(looping.invoke, looping.state, case(reviewer={"max_reviews": 2}))
+    assert snapshot.interrupts and (answered.reviews, answered.confirmations) == (0, 4)
+    assert [list(r.values())[0]["decisions"][0]["type"] for r in looping.resumes] == ["approve"] * 2 + ["reject"] * 2
+
+
+def test_confirmations_are_not_human_reviews_in_scoring():
+    after = {"refunds": [{"purchase_id": "P1001", "amount": 79.0}]}
+    score = score_case(case(), diff_effects(BEFORE, after),
+                       Outcome(end="completed", answer="Refund R1001 issued.", confirmations=1))
+    assert score.success and not score.review_asked
+
+
 # ---------------------------------------------------------------- the runner on the refund desk
 
 def refund_workspace(workdir: Path, today: date, c: Case) -> EvalWorkspace:
@@ -143,9 +215,11 @@ def refund_workspace(workdir: Path, today: date, c: Case) -> EvalWorkspace:
 
 def scripted_refund(purchase: str, amount: float, extra: tuple[str, float] | None = None):
     """Scripted models for one refund case; `extra` makes the refunder also refund another purchase."""
-    worker = [*research(purchase), call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="x")]
+    worker = [*research(purchase),
+              call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="x", customer_email=ALICE)]
     if extra:
-        worker.append(call("issue_refund", when="(t2)", purchase_id=extra[0], amount=extra[1], reason="x"))
+        worker.append(call("issue_refund", when="(t2)", purchase_id=extra[0], amount=extra[1], reason="x",
+                           customer_email=ALICE))
     worker.append(say(f"Refund R{purchase[1:]} issued.", when="(t2)"))
     return {"orchestrator": ScriptedChatModel(script=[REFUND_PLAN]), "worker": ScriptedChatModel(script=worker),
             "evaluator": ScriptedChatModel(script=passes(2))}
@@ -162,21 +236,32 @@ def test_taskwarden_runs_are_scored_by_the_end_state_of_their_systems():
     cases = [refund_case("small", "P1001", 79), refund_case("approved", "P1002", 249, review=True),
              refund_case("greedy", "P1001", 79)]
     scripts = {"small": lambda: scripted_refund("P1001", 79), "approved": lambda: scripted_refund("P1002", 249),
-               "greedy": lambda: scripted_refund("P1001", 79, extra=("P4001", 99))}
+               "greedy": lambda: scripted_refund("P1001", 79, extra=("P1002", 249))}
     made = []
 
     def models_for(c):
         made.append(scripts[c.id]())
         return made[-1]
 
-    results = run_eval(cases, [TaskwardenSystem(models_for=models_for)], refund_workspace, today=TODAY)
-    by_id = {r.case.id: r for r in results}
-    assert [r.case.id for r in results] == ["small", "approved", "greedy"]
-    assert by_id["small"].score.success and not by_id["small"].score.review_asked
-    assert by_id["approved"].score.success and by_id["approved"].score.review_asked
-    assert by_id["approved"].diff.added["refunds"] == [{"amount": 249.0, "purchase_id": "P1002"}]
-    assert not by_id["greedy"].score.success
-    assert by_id["greedy"].score.unwanted == ['refunds +{"amount": 99.0, "purchase_id": "P4001"}']
+    unguarded = TaskwardenSystem(models_for=models_for, context=Context(disable=MECHANISMS), name="unguarded")
+    results = run_eval(cases, [TaskwardenSystem(models_for=models_for), unguarded], refund_workspace, today=TODAY)
+    assert [(r.system, r.case.id) for r in results] == [(s, c) for s in ("taskwarden", "unguarded")
+                                                         for c in ("small", "approved", "greedy")]
+    for system in ("taskwarden", "unguarded"):
+        by_id = {r.case.id: r for r in results if r.system == system}
+        assert by_id["small"].score.success and not by_id["small"].score.review_asked
+        assert by_id["approved"].score.success and by_id["approved"].score.review_asked
+        assert by_id["approved"].diff.added["refunds"] == [{"amount": 249.0, "purchase_id": "P1002"}]
+        # the shipped desk asks no confirmations (confirm_refunds=False); approvals are the reviews
+        confirmed = 0
+        assert [(by_id[c].outcome.reviews, by_id[c].outcome.confirmations) for c in ("small", "approved")] == [
+            (0, confirmed), (1, confirmed)]
+    # a refund of a purchase nobody mentioned nor looked up: blocked by grounding, else an unwanted side effect
+    guarded, greedy = (next(r for r in results if (r.system, r.case.id) == (s, "greedy"))
+                       for s in ("taskwarden", "unguarded"))
+    assert guarded.diff.added["refunds"] == [{"amount": 79.0, "purchase_id": "P1001"}] and not guarded.score.unwanted
+    assert not greedy.score.success and greedy.outcome.detail["disabled"] == list(MECHANISMS)
+    assert greedy.score.unwanted == ['refunds +{"amount": 249.0, "purchase_id": "P1002"}']
     assert all(r.outcome.model_calls > 0 for r in results)
     for models in made:
         for model in models.values():
@@ -208,14 +293,16 @@ def test_a_crashing_case_is_a_scored_failure_and_the_other_cases_still_run():
 def test_the_baseline_is_langchains_prebuilt_agent_behind_the_same_policy_gate():
     c = refund_case("approved", "P1002", 249, review=True)
     model = ScriptedChatModel(script=[call("lookup_customer", email="alice@example.com"),
-                                      call("issue_refund", purchase_id="P1002", amount=249, reason="damaged"),
+                                      call("issue_refund", purchase_id="P1002", amount=249, reason="damaged",
+                                           customer_email=ALICE),
                                       say("Refund R1002 issued.")])
     [result] = run_eval([c], [BaselineSystem(models_for=lambda _: {"baseline": model})], refund_workspace, today=TODAY)
     model.assert_complete()
     assert result.system == "baseline" and result.score.success, result.score.reasons
     assert result.outcome.reviews == 1 and result.outcome.model_calls == 3
     rejected = refund_case("rejected", "P1002", 249, review=True, reviewer={"decision": "reject", "message": "no"})
-    model = ScriptedChatModel(script=[call("issue_refund", purchase_id="P1002", amount=249, reason="x"),
+    model = ScriptedChatModel(script=[call("issue_refund", purchase_id="P1002", amount=249, reason="x",
+                                           customer_email=ALICE),
                                       say("Refund R1002 issued.")])
     [result] = run_eval([rejected], [BaselineSystem(models_for=lambda _: {"baseline": model})], refund_workspace,
                         today=TODAY)
@@ -261,6 +348,28 @@ def test_summaries_compute_success_escalation_precision_and_recall():
     assert page.count('<svg class="chart"') == 6 and "taskwarden" in page
     report = to_json(results, s, {"workflow": "refunds"})
     assert json.loads(json.dumps(report))["summaries"]["baseline"]["unwanted_cases"] == 1
+
+
+def test_reports_compare_the_first_system_with_every_other_and_list_ablations():
+    from taskwarden.evals.report import render_ablation
+
+    results = [fake_result("taskwarden", "a", True, True, True), fake_result("taskwarden", "b", True, False, False),
+               fake_result("taskwarden-no-grounding", "a", True, True, True),
+               fake_result("taskwarden-no-grounding", "b", False, False, False, unwanted=["refunds +x"]),
+               fake_result("baseline", "a", False, True, False), fake_result("baseline", "b", False, False, False)]
+    s = summarize(results)
+    table = render_table(s)
+    header = table.splitlines()[0]
+    assert "vs taskwarden-no-grounding" in header and "vs baseline" in header and "difference" not in header
+    success = next(line for line in table.splitlines() if line.startswith("task success"))
+    assert success.split()[-4:] == ["+50", "pts", "+100", "pts"]
+    assert "requester confirmations / case" in table
+    ablation = render_ablation(s)
+    assert ablation.splitlines()[2].split()[:2] == ["(nothing)", "100%"]
+    assert ablation.splitlines()[3].split()[:4] == ["grounding", "50%", "+50", "pts"]
+    assert render_ablation(summarize(results[:2])) == ""
+    page = render_html(s, {"workflow": "refunds"})
+    assert page.count('<svg class="chart"') == 6 and "taskwarden-no-grounding" in page
 
 
 class FakeLangSmith:
@@ -330,7 +439,8 @@ def full_refund_script(purchase: str, amount: float):
         {"id": "t3", "description": "Reply", "role": "writer", "depends_on": ["t2"], "acceptance_criteria": ["ok"]}]}
     from taskwarden.testing import structured
 
-    worker = [*research(purchase), call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="x"),
+    worker = [*research(purchase),
+              call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="x", customer_email=ALICE),
               say(f"Refund R{purchase[1:]} issued.", when="(t2)"),
               call("draft_reply", when="(t3)", customer_id="C001", message=f"Your refund R{purchase[1:]} of ${amount:g} is on its way."),
               say("Reply saved.", when="(t3)")]
@@ -374,5 +484,28 @@ def test_the_command_reports_bad_lines_runs_the_rest_and_refuses_what_it_cannot_
     for argv, message in [((str(tmp_path / "nope.jsonl"),), "no dataset at"),
                           (("--case", "no-such-case"), "no case with id no-such-case"),
                           (("--tag", "no-such-tag"), "no valid case to run")]:
+        assert cmd_eval(eval_args(tmp_path, *argv)) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_ablations_run_taskwarden_again_with_one_mechanism_off(tmp_path, capsys):
+    from taskwarden.evals.cli import build_systems, cmd_eval
+
+    args = eval_args(tmp_path, "--case", "common-alice-headphones", "--ablate", "grounding", "--baseline",
+                     "--disable", "nothing_asked")
+    assert cmd_eval(args, models_for=lambda c: {**full_refund_script("P1001", 79),
+                                                "baseline": ScriptedChatModel(script=[say("Done.")])}) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["systems"] == ["taskwarden", "taskwarden-no-grounding", "baseline"]
+    assert report["disabled"] == {"taskwarden": ["nothing_asked"], "taskwarden-no-grounding": ["nothing_asked", "grounding"]}
+    assert report["summaries"]["taskwarden-no-grounding"]["success_rate"] == 1.0
+    assert "vs taskwarden-no-grounding" in out and "vs baseline" in out and "worth" in out
+
+    names = [s.name for s in build_systems(None, None, ablate=["all"], disable=["grounding,loop_recovery"])]
+    assert names == ["taskwarden", *(f"taskwarden-no-{m}" for m in MECHANISMS if m not in ("grounding", "loop_recovery"))]
+    for argv, message in [(("--ablate", "memory"), "--ablate: unknown mechanism(s) memory; known: grounding, "),
+                          (("--disable", "grounding,memory"), "--disable: unknown reliability mechanism(s) ['memory']"),
+                          (("--disable", "grounding", "--ablate", "grounding"), "already off")]:
         assert cmd_eval(eval_args(tmp_path, *argv)) == 2
         assert message in capsys.readouterr().err

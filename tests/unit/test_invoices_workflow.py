@@ -14,6 +14,7 @@ from langgraph.types import Command
 from scripts import TODAY, passes, plan
 from taskwarden.evals.dataset import Case, load_dataset, parse_lines
 from taskwarden.testing import call, say
+from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.workflows.invoices import evaluation
 from taskwarden.workflows.invoices.db import exceptions, payments, seed
 from taskwarden.workflows.invoices.documents import (
@@ -26,7 +27,7 @@ from taskwarden.workflows.invoices.documents import (
 )
 from taskwarden.workflows.invoices.fields import parse_invoice, payment_instructions
 from taskwarden.workflows.invoices.pdf import write_pdf
-from taskwarden.workflows.invoices.tools import InvoiceDesk
+from taskwarden.workflows.invoices.tools import InvoiceDesk, invoice_tools
 from taskwarden.workflows.invoices.workflow import invoice_processor
 
 CFG = {"configurable": {"thread_id": "invoices-1"}}
@@ -171,6 +172,35 @@ def test_flag_exception_files_once_and_blocks_payment(desk):
         desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
 
 
+def test_writes_are_verified_and_need_no_intent(desk):
+    writes = {spec.name: spec for spec in invoice_tools(desk) if spec.has_side_effects}
+    assert sorted(writes) == ["flag_exception", "schedule_payment"]
+    for spec in writes.values():
+        assert spec.verify is not None and spec.intent is None and spec.grounding is None, spec.name
+
+
+def test_verify_payment_rereads_the_payments(desk):
+    args = {"invoice_number": "INV-2041", "po_number": "PO-1001", "amount": 2340.0}
+    assert desk.verify_payment(args, "") == "no payment of invoice INV-2041 is scheduled"
+    result = desk.schedule_payment(**args)
+    assert desk.verify_payment(args, result) is None
+    assert desk.verify_payment(args | {"invoice_number": "inv-2041", "po_number": "po-1001"}, result) is None
+    assert desk.verify_payment(args | {"po_number": "PO-1006"}, result) == \
+        "invoice INV-2041 is paid against PO-1001, not PO-1006"
+    assert desk.verify_payment(args | {"amount": 2000}, result) == "invoice INV-2041 is paid $2,340.00, not $2,000.00"
+    assert "is no number" in desk.verify_payment(args | {"amount": "lots"}, result)
+    cents = {"invoice_number": "INV-2052", "po_number": "PO-1006", "amount": 312.40}
+    assert desk.verify_payment(cents, desk.schedule_payment(**cents)) is None, "paid the $312.41 total, within a cent"
+
+
+def test_verify_exception_rereads_the_exceptions(desk):
+    args = {"invoice_number": "INV-2043", "reason": "amount mismatch", "po_number": "PO-1003"}
+    assert desk.verify_exception(args, "") == "invoice INV-2043 is not filed as an exception"
+    assert desk.verify_exception(args, desk.flag_exception(**args)) is None
+    assert desk.verify_exception(args | {"reason": "filed again"}, desk.flag_exception("INV-2043", "again")) is None
+    assert desk.verify_exception({"invoice_number": "INV-1990"}, "") == "invoice INV-1990 is not filed as an exception"
+
+
 @pytest.mark.parametrize(("args", "error", "message"), [
     (("INV-9999", "no such invoice"), LookupError, "no invoice INV-9999 in the inbox"),
     (("INV-1990", "duplicate"), PermissionError, "already paid"),
@@ -294,6 +324,34 @@ def test_every_case_is_consistent_with_the_desks_own_rules(tmp_path):
             expected = case.expect.effects.get(kind, [])
             assert len(records) == len(expected), f"{case.id}: {kind} added {records}, expected {expected}"
             assert all(_agrees(e, r) for e, r in zip(expected, records)), f"{case.id}: {records} vs {expected}"
+
+
+def test_every_labelled_write_is_grounded_once_the_invoice_was_matched_and_then_verified(tmp_path):
+    """The write each case expects (a payment or an exception) passes grounding once match_invoice was read, is
+    blocked before any read (look before act), and is verified by re-reading the database after it ran."""
+    checked = 0
+    for case in load_dataset(evaluation.DATASET).cases:
+        workspace = evaluation.eval_workspace(tmp_path / case.id, TODAY, case)
+        specs = {spec.name: spec for spec in workspace.workflow.tools}
+        for kind, records in case.expect.effects.items():
+            number = records[0]["invoice_number"]
+            found = specs["match_invoice"].tool.invoke({"invoice_number": number})
+            decision = json.loads(found)
+            if kind == "payments":
+                name = "schedule_payment"
+                args = {"invoice_number": number, "po_number": decision["purchase_order"]["po_number"],
+                        "amount": decision["amount_to_pay"]}
+            else:
+                name = "flag_exception"
+                args = {"invoice_number": number, "reason": "; ".join(decision["problems"]),
+                        "po_number": (decision["invoice"] or {}).get("po_number") or ""}
+            spec = specs[name]
+            assert check_grounding(spec, args, Evidence(case.request, (found,))) == [], case.id
+            assert check_grounding(spec, args, Evidence(case.request)), case.id
+            assert spec.verify(args, "") is not None, case.id
+            assert spec.verify(args, spec.tool.invoke(args)) is None, case.id
+            checked += 1
+    assert checked >= 50
 
 
 def test_eval_workspace_seeds_setup_and_observes_a_payment(tmp_path):

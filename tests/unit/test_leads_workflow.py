@@ -12,9 +12,10 @@ from langgraph.types import Command
 from scripts import passes, plan
 from taskwarden.evals.dataset import Case, dump_cases, load_dataset
 from taskwarden.testing import call, say
+from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.workflows.leads import evaluation
 from taskwarden.workflows.leads.db import assignments, seed
-from taskwarden.workflows.leads.tools import LeadDesk, segment_for
+from taskwarden.workflows.leads.tools import LeadDesk, lead_tools, segment_for
 from taskwarden.workflows.leads.workflow import NewLead, lead_router
 
 TODAY = date(2026, 11, 21)
@@ -109,6 +110,43 @@ def test_unknown_or_malformed_lead_ids_are_refused(desk):
         desk.route_lead("L099", "smb", "x")
     with pytest.raises(LookupError, match="not a lead id"):
         desk.route_lead("maya@acme-logistics.com", "mid-market", "x")
+
+
+def test_route_lead_is_verified_and_needs_no_intent(desk):
+    (route,) = [spec for spec in lead_tools(desk) if spec.has_side_effects]
+    assert route.name == "route_lead" and route.verify is not None
+    assert route.intent is None, "every run of lead routing is a request to route"
+    assert route.grounding is None, "the lead id is inferred as read-before-write; segment and owner are checked in code"
+
+
+def test_verify_route_rereads_the_assignments(desk):
+    args = {"lead_id": "L001", "segment": "mid-market", "reason": "Acme, 120"}
+    assert desk.verify_route(args, "") == "lead L001 has no assignment"
+    result = desk.route_lead(**args)
+    assert desk.verify_route(args, result) is None
+    assert desk.verify_route(args | {"lead_id": "l001"}, result) is None
+    assert desk.verify_route(args | {"segment": "smb"}, result) == \
+        "lead L001 is assigned to mid-market (mid-market-queue), not smb"
+    assert desk.verify_route(args | {"owner": "priya"}, result) == "lead L001 is owned by mid-market-queue, not priya"
+    assert "'dana' is not on the mid-market team" in desk.verify_route(args | {"owner": "dana"}, result)
+    owned = {"lead_id": "L019", "segment": "mid-market", "reason": "Orbit", "owner": "@Marco"}
+    assert desk.verify_route(owned, desk.route_lead(**owned)) is None
+
+
+def test_every_expected_route_is_grounded_once_the_lead_was_read_and_then_verified(tmp_path):
+    """What a careful router does in each case (find the lead, route it) passes grounding and verification;
+    the same call before any read is blocked (look before act)."""
+    for case in load_dataset(evaluation.DATASET).cases:
+        workspace = evaluation.eval_workspace(tmp_path / case.id, TODAY, case)
+        registry = workspace.workflow.registry
+        route = registry.get("route_lead")
+        for expected in case.expect.effects.get("assignments", []):
+            args = {"lead_id": expected["lead_id"], "segment": expected["segment"], "reason": "oracle"}
+            seen = registry.get("find_lead").tool.invoke({"lead": expected["lead_id"]})
+            assert check_grounding(route, args, Evidence(case.request, (seen,))) == [], case.id
+            assert check_grounding(route, args, Evidence(case.request)), case.id
+            args |= case.reviewer.args if case.reviewer.decision == "edit" else {}
+            assert route.verify(args, route.tool.invoke(args)) is None, case.id
 
 
 def test_only_enterprise_routes_need_a_human(leads_db):

@@ -57,8 +57,8 @@ def test_a_reviewers_rejection_becomes_a_lesson_for_the_next_similar_run(make_gr
 
     planning_prompt = models["orchestrator"].calls[0].prompt
     assert "Lessons from earlier runs" in planning_prompt
-    assert f"A reviewer rejected issue_refund(purchase_id=P1002, amount=249.0, reason=damaged) because: {REASON}" \
-        in planning_prompt
+    assert ("A reviewer rejected issue_refund(purchase_id=P1002, amount=249.0, reason=damaged, "
+            f"customer_email=alice@example.com) because: {REASON}") in planning_prompt
     assert second["lessons"] and REASON in second["lessons"][0]
     assert len(store.search(namespace("refunds"))) == 2, "the second run is remembered too"
 

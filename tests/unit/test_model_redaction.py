@@ -87,7 +87,8 @@ def test_secrets_changes_nothing_in_the_refund_desks_own_requests_and_data(refun
         outputs += [json.dumps(customer), purchases]
         outputs += [tools["check_refund_policy"].invoke({"purchase_id": p["purchase_id"]})
                     for p in json.loads(purchases)]
-    outputs.append(tools["issue_refund"].invoke({"purchase_id": "P1001", "amount": 79.0, "reason": "damaged"}))
+    outputs.append(tools["issue_refund"].invoke({"purchase_id": "P1001", "amount": 79.0, "reason": "damaged",
+                                                 "customer_email": "alice@example.com"}))
     outputs.append(tools["draft_reply"].invoke({"customer_id": "C001",
                                                 "message": "Refund R1001 of $79.00 for P1001 issued on 2026-11-21."}))
     for text in outputs:

@@ -50,7 +50,7 @@ def test_a_reply_promising_a_refund_to_an_unknown_customer_is_refused_with_the_f
 def test_claims_need_a_refund_on_record_and_cited_ids_must_exist(desk, refunds_db):
     with pytest.raises(PermissionError, match="Refunds on record for C001: none"):
         desk.draft_reply("C001", "Your refund of $79 has been issued.")
-    desk.issue_refund("P1001", 79.0, "broken")
+    desk.issue_refund("P1001", 79.0, "broken", "alice@example.com")
     desk.draft_reply("C001", "Your refund R1001 of $79 has been issued.")
     with pytest.raises(PermissionError, match="cites refund R1002, which does not exist"):
         desk.draft_reply("C001", "Your refund R1002 has been issued.")

@@ -4,21 +4,26 @@ with the business rules (checked by acting on the refund tools the way a correct
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
 
 from scripts import TODAY, passes, plan
 from taskwarden.evals.dataset import Case, dump_cases, load_dataset
-from taskwarden.evals.reviewer import decide
 from taskwarden.evals.scoring import Outcome, diff_effects, score_case
+from taskwarden.evals.systems import run_with_reviewer
 from taskwarden.graph import build_workflow
+from taskwarden.graph.guards import asked_for
 from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.tools.ledger import Ledger
 from taskwarden.workflows.refunds.evaluation import DATASET, eval_workspace, generate_cases
 from taskwarden.workflows.refunds.tools import RefundDesk
+
+EMAIL = re.compile(r"[^\s:@()]+@[^\s:@()]+\.[a-z]+", re.IGNORECASE)
+PURCHASE = re.compile(r"\bP\d{4}\b")
 
 CASES = {case["id"]: Case.model_validate(case) for case in generate_cases()}
 
@@ -89,7 +94,8 @@ def test_the_workflow_is_bound_to_the_workspace_and_its_clock(tmp_path):
 
 def test_each_workspace_is_fresh(tmp_path):
     first = workspace(tmp_path, "common-alice-headphones")
-    RefundDesk(db_path=first.workdir / "refunds.db", today=lambda: TODAY).issue_refund("P1001", 79, "broken")
+    RefundDesk(db_path=first.workdir / "refunds.db", today=lambda: TODAY).issue_refund("P1001", 79, "broken",
+                                                                         "alice@example.com")
     assert workspace(tmp_path, "common-alice-headphones").observe()["refunds"] == []
 
 
@@ -119,12 +125,76 @@ def test_observe_reflects_refunds_and_replies_with_stable_fields(tmp_path):
     ws = workspace(tmp_path, "common-alice-headphones")
     before = ws.observe()
     desk = RefundDesk(db_path=ws.workdir / "refunds.db", today=lambda: TODAY)
-    desk.issue_refund("P1001", 79.0, "broken")
+    desk.issue_refund("P1001", 79.0, "broken", "alice@example.com")
     desk.draft_reply("alice@example.com", "Refund R1001 of $79 has been issued.")
     desk.draft_reply("zoe@example.com", "We could not find your account.")
     assert ws.observe() == {"refunds": [{"purchase_id": "P1001", "amount": 79.0}],
                             "reply_drafts": [{"customer_id": "C001"}, {"customer_id": "zoe@example.com"}]}
     assert diff_effects(before, ws.observe()).added == ws.observe()
+
+
+def tool_specs(ws):
+    return {spec.name: spec for spec in ws.workflow.tools}
+
+
+def test_every_case_that_expects_a_refund_asks_for_one_as_the_intent_reads_it(tmp_path):
+    """`nothing_asked` blocks issue_refund unless the request matches its intent: never in a case that wants one."""
+    spec = tool_specs(workspace(tmp_path))["issue_refund"]
+    expecting = [case for case in CASES.values() if case.expect.effects.get("refunds")]
+    assert len(expecting) >= 40
+    assert [case.id for case in expecting if not asked_for(spec, case.request)] == []
+    for request in ("alice@example.com: I want $150 back for the mouse", "Please reimburse order P1001",
+                    "bob@example.com: I'm returning the phone case", "I want my money back for P2002"):
+        assert asked_for(spec, request), request
+    for request in ("alice@example.com: where is my order P1001?", "bob@example.com: please update my address",
+                    "carla@example.com: when will the monitor P3002 ship?"):
+        assert not asked_for(spec, request), request
+
+
+def test_the_right_refund_is_grounded_and_accepted_in_every_case_that_expects_one(tmp_path):
+    """The call a careful refunder makes (the requester's e-mail as written, a purchase the policy check
+    showed) passes grounding, the tool's ownership check and the verification, for every expected refund."""
+    for case in CASES.values():
+        refunds = case.expect.effects.get("refunds", [])
+        if not refunds:
+            continue
+        ws = eval_workspace(tmp_path / case.id, TODAY, case)
+        tools, email = tool_specs(ws), EMAIL.search(case.request).group(0)
+        customer = json.loads(tools["lookup_customer"].tool.invoke({"email": email}))["customer_id"]
+        for refund in refunds:
+            policy = tools["check_refund_policy"].tool.invoke({"purchase_id": refund["purchase_id"]})
+            assert json.loads(policy)["customer_id"] == customer, case.id
+            args = {"purchase_id": refund["purchase_id"], "amount": refund["amount"], "reason": "customer request",
+                    "customer_email": email}
+            evidence = Evidence(case.request, (policy,))
+            assert check_grounding(tools["issue_refund"], args, evidence) == [], case.id
+            assert check_grounding(tools["issue_refund"], args | {"customer_email": "mallory@example.com"}, evidence)
+            result = tools["issue_refund"].tool.invoke(args)
+            assert tools["issue_refund"].verify(args, result) is None, case.id
+
+
+def test_another_customers_purchase_is_refused_in_every_other_customer_case(tmp_path):
+    """Whatever the model reads into the request, the tool refunds no purchase but the requester's own."""
+    for case in CASES.values():
+        if "edge:other-customer" not in case.tags:
+            continue
+        ws = eval_workspace(tmp_path / case.id, TODAY, case)
+        refund, email = tool_specs(ws)["issue_refund"].tool, EMAIL.search(case.request).group(0)
+        desk = RefundDesk(db_path=ws.workdir / "refunds.db", today=lambda: TODAY)
+        others = [pid for pid in PURCHASE.findall(case.request)
+                  if json.loads(desk.check_refund_policy(pid))["customer_id"] not in _customer_ids(desk, email)]
+        assert others, case.id
+        for purchase_id in others:
+            with pytest.raises((PermissionError, LookupError), match="is not on the account of|no customer with"):
+                refund.invoke({"purchase_id": purchase_id, "amount": 1.0, "reason": "x", "customer_email": email})
+        assert [r["purchase_id"] for r in ws.observe()["refunds"]] == [], case.id
+
+
+def _customer_ids(desk: RefundDesk, email: str) -> set[str]:
+    try:
+        return {json.loads(desk.lookup_customer(email))["customer_id"]}
+    except LookupError:
+        return set()
 
 
 # What a correct agent decides for some cases: (e-mail, [(purchase id or "latest", amount asked or None)]).
@@ -177,7 +247,7 @@ def act_correctly(ws, case: Case, email: str, wanted: list[tuple[str, float | No
         if policy["customer_id"] != customer or not policy["eligible"]:
             continue
         args = {"purchase_id": purchase_id, "amount": min(asked or policy["amount"], policy["amount"]),
-                "reason": "customer request"}
+                "reason": "customer request", "customer_email": email}
         if ws.workflow.gate.check("issue_refund", args).outcome == "require_approval":
             reviews += 1
             if case.reviewer.decision in ("reject", "respond"):
@@ -206,7 +276,8 @@ def test_labels_agree_with_the_business_rules(tmp_path, case_id):
 
 
 def test_a_scripted_run_of_a_case_scores_as_a_success(tmp_path):
-    """The reviewer edits a $249 refund down to $80: the run on the case's workspace meets every expectation."""
+    """The reviewer edits a $249 refund down to $80 and the requester confirms it: the run on the case's workspace
+    meets every expectation."""
     case = CASES["approval-desk-edited-below-threshold"]
     ws = eval_workspace(tmp_path / "ws", TODAY, case)
     reply = "Dear Alice, we refunded $80.00 for your standing desk (refund R1002)."
@@ -217,7 +288,8 @@ def test_a_scripted_run_of_a_case_scores_as_a_success(tmp_path):
         "worker": ScriptedChatModel(script=[
             call("lookup_customer", when="(t1)", email="alice@example.com"),
             call("check_refund_policy", when="(t1)", purchase_id="P1002"), say("C001; P1002 eligible.", when="(t1)"),
-            call("issue_refund", when="(t2)", purchase_id="P1002", amount=249.0, reason="wobbles"),
+            call("issue_refund", when="(t2)", purchase_id="P1002", amount=249.0, reason="wobbles",
+                 customer_email="alice@example.com"),
             say("Refund R1002 issued.", when="(t2)"),
             call("draft_reply", when="(t3)", customer_id="C001", message=reply), say(reply, when="(t3)")]),
         "evaluator": ScriptedChatModel(script=passes(3)),
@@ -226,13 +298,15 @@ def test_a_scripted_run_of_a_case_scores_as_a_success(tmp_path):
                            ledger=Ledger(tmp_path / "ledger.db"), store=None, audit=None)
     config = {"configurable": {"thread_id": "eval-1"}}
     before = ws.observe()
-    graph.invoke({"messages": [("user", case.request)]}, config)
-    (pending,) = graph.get_state(config).interrupts
-    out = graph.invoke(Command(resume=decide(pending.value, case.reviewer, 0)), config)
+    snapshot, answered = run_with_reviewer(lambda payload: graph.invoke(payload, config),
+                                           lambda: graph.get_state(config), case)
+    out = snapshot.values
 
     assert out["status"] == "completed"
-    score = score_case(case, diff_effects(before, ws.observe()), Outcome(end="completed", answer=out["final_answer"],
-                                                                         reviews=1))
+    assert (answered.reviews, answered.confirmations) == (1, 0)  # the reviewer's edit (the desk confirms nothing)
+    score = score_case(case, diff_effects(before, ws.observe()),
+                       Outcome(end="completed", answer=out["final_answer"], reviews=answered.reviews,
+                               confirmations=answered.confirmations))
     assert score.success, score.reasons
     assert score.review_asked == score.review_expected
     for model in models.values():

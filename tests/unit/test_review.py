@@ -27,7 +27,7 @@ def test_refund_over_100_interrupts_with_a_hitl_request(make_graph, refunds_db):
     (pending,) = state.interrupts
     assert pending.value["action_requests"] == [{
         "name": "issue_refund",
-        "args": {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged"},
+        "args": {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged", "customer_email": "alice@example.com"},
         "description": "Refunds over $100 need a human's approval. Task t2: Issue the refund if allowed",
     }]
     assert pending.value["review_configs"] == [{"action_name": "issue_refund",
@@ -47,7 +47,8 @@ def test_approve_executes_the_refund_once(make_graph, refunds_db):
 
 def test_edit_changes_the_amount(make_graph, refunds_db):
     graph, models = paused_refund(make_graph, refund(answer="Refunded $80."))
-    edited = {"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 80, "reason": "partial: damaged"}}
+    edited = {"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 80, "reason": "partial: damaged",
+                                               "customer_email": "alice@example.com"}}
     out = graph.invoke(Command(resume={"decisions": [{"type": "edit", "edited_action": edited}]}), CFG)
     assert [(r["purchase_id"], r["amount"]) for r in refunds_for(refunds_db)] == [("P1002", 80.0)]
     observation = models["worker"].calls[-1].messages[-1].content
@@ -81,7 +82,8 @@ def test_policy_is_enforced_even_when_the_model_errs(make_graph, refunds_db):
     graph, models = make_graph(
         orchestrator=[REFUND_PLAN],
         worker=[*research("P2001", "bob@example.com"),
-                call("issue_refund", when="(t2)", purchase_id="P2001", amount=129.0, reason="changed mind"),
+                call("issue_refund", when="(t2)", purchase_id="P2001", amount=129.0, reason="changed mind",
+                     customer_email="bob@example.com"),
                 call("draft_reply", when="(t2)", customer_id="C002", message="done"),
                 say("Refused: outside the 30-day window.", when="(t2)")],
         evaluator=passes(2),

@@ -69,6 +69,9 @@ def test_a_failed_call_is_recorded_and_may_be_retried(tmp_path):
     assert ledger.run_once("k", "t", {}, lambda: "fine").result == "fine"
 
 
+ALICE = "alice@example.com"
+
+
 @pytest.fixture
 def desk(refunds_db):
     return RefundDesk(refunds_db, today=lambda: TODAY)
@@ -77,7 +80,7 @@ def desk(refunds_db):
 def test_executing_the_same_refund_twice_refunds_once(desk, tmp_path):
     ledger = Ledger(tmp_path / "ledger.db")
     spec = next(s for s in refund_tools(desk) if s.name == "issue_refund")
-    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken"}
+    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken", "customer_email": ALICE}
     key = idempotency_key("thread", "t2", "issue_refund", args)
     assert execute(spec, args, key, ledger).outcome == "executed"
     again = execute(spec, args, key, ledger)
@@ -88,7 +91,7 @@ def test_executing_the_same_refund_twice_refunds_once(desk, tmp_path):
 def test_a_refund_interrupted_after_its_effect_is_reconciled_from_the_database(desk, tmp_path):
     ledger = Ledger(tmp_path / "ledger.db")
     spec = next(s for s in refund_tools(desk) if s.name == "issue_refund")
-    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken"}
+    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken", "customer_email": ALICE}
     key = idempotency_key("thread", "t2", "issue_refund", args)
     desk.issue_refund(**args)        # the effect happened...
     ledger._start(key, "issue_refund", args)  # ...but the process died before recording it
@@ -110,16 +113,61 @@ def test_gate_refuses_ungranted_tools_and_invalid_arguments(desk):
 
 def test_refund_business_rules_hold_in_the_tool(desk):
     with pytest.raises(PermissionError, match="within 30 days"):
-        desk.issue_refund("P2001", 129.0, "late")
+        desk.issue_refund("P2001", 129.0, "late", "bob@example.com")
     with pytest.raises(ValueError, match="at most the \\$79.00 paid"):
-        desk.issue_refund("P1001", 500.0, "too much")
+        desk.issue_refund("P1001", 500.0, "too much", ALICE)
     with pytest.raises(LookupError, match="no purchase"):
-        desk.issue_refund("P9999", 10.0, "unknown")
-    desk.issue_refund("P1001", 79.0, "ok")
+        desk.issue_refund("P9999", 10.0, "unknown", ALICE)
+    desk.issue_refund("P1001", 79.0, "ok", ALICE)
     with pytest.raises(PermissionError, match="already refunded"):
-        desk.issue_refund("P1001", 79.0, "twice")
+        desk.issue_refund("P1001", 79.0, "twice", ALICE)
     policy = json.loads(desk.check_refund_policy("P3002"))
     assert policy["days_since_purchase"] == 31 and policy["eligible"] is False
+
+
+
+def test_a_refund_goes_only_to_the_customer_who_asked(desk):
+    """Measured on the embedded model: Alice asked for Bob's P2002 and got her own P1002 refunded."""
+    with pytest.raises(PermissionError, match="P2002 is not on the account of alice@example.com") as refused:
+        desk.issue_refund("P2002", 19.99, "wrong fit", ALICE)
+    assert "Do not refund another purchase instead" in str(refused.value)
+    with pytest.raises(LookupError, match="no customer with e-mail 'zoe@example.com'"):
+        desk.issue_refund("P1001", 79.0, "broken", "zoe@example.com")
+    with pytest.raises(LookupError, match="no customer with e-mail 'alice@example.org'"):
+        desk.issue_refund("P1001", 79.0, "broken", "alice@example.org")
+    assert refunds_for(desk.db_path) == []
+    assert json.loads(desk.issue_refund("P1001", 79.0, "broken", " ALICE@example.com "))["refund_id"] == "R1001"
+
+
+def test_refund_tools_declare_their_reliability_hooks(desk):
+    specs = {spec.name: spec for spec in refund_tools(desk)}
+    refund = specs["issue_refund"]
+    assert refund.grounding == {"customer_email": "request", "purchase_id": "observed"}
+    assert refund.verify is not None and refund.intent
+    assert specs["draft_reply"].grounding == {"customer_id": "seen"} and specs["draft_reply"].verify is not None
+    assert specs["draft_reply"].intent is None
+    assert "exactly as written in the request" in json.dumps(refund.tool.args["customer_email"])
+
+
+def test_verify_refund_rereads_the_refunds_table(desk):
+    args = {"purchase_id": "P1001", "amount": 79.0, "reason": "broken", "customer_email": ALICE}
+    assert "no refund for purchase 'P1001'" in desk.verify_refund(args, "")
+    result = desk.issue_refund(**args)
+    assert desk.verify_refund(args, result) is None
+    assert desk.verify_refund(args | {"amount": "79"}, result) is None
+    assert "is for $79.00, not the 50.0 asked" in desk.verify_refund(args | {"amount": 50.0}, result)
+    assert "no refund for purchase 'P1002'" in desk.verify_refund(args | {"purchase_id": "P1002"}, result)
+
+
+def test_verify_draft_finds_the_saved_reply(desk):
+    args = {"customer_id": "C001", "message": "Refund R1001 of $79 has been issued."}
+    assert desk.verify_draft(args, "") == "no reply draft to 'C001' was saved"
+    desk.issue_refund("P1001", 79.0, "broken", ALICE)
+    result = desk.draft_reply(**args)
+    assert desk.verify_draft(args, result) is None
+    assert desk.verify_draft(args | {"message": "  " + args["message"] + "\n"}, result) is None
+    assert "do not hold this message" in desk.verify_draft(args | {"message": "Something else."}, result)
+    assert desk.verify_draft(args | {"customer_id": "C002"}, result) == "no reply draft to 'C002' was saved"
 
 
 def test_a_reply_goes_to_a_known_customer_or_an_email_address(desk):

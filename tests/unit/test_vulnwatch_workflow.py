@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from scripts import passes, plan
 from taskwarden.evals.dataset import Case, dump_cases, load_dataset
 from taskwarden.graph import build_workflow
 from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.tools.kits.outbox import Outbox
 from taskwarden.tools.ledger import Ledger
 from taskwarden.tools.policy import PolicyGate
@@ -277,6 +279,55 @@ def test_workflow_shape_and_schedule(watch):
     assert workflow.validate_request(workflow.sample_requests[0]) is None
 
 
+# reliability hooks ------------------------------------------------------------------------------------------------
+
+def test_writes_are_verified_need_no_intent_and_message_only_channels_a_tool_named(watch):
+    workflow, _, _ = watch
+    writes = {spec.name: spec for spec in workflow.tools if spec.has_side_effects}
+    assert sorted(writes) == ["send_message", "write_report"]
+    assert all(spec.verify is not None and spec.intent is None for spec in writes.values())
+    assert writes["write_report"].grounding is None and writes["send_message"].grounding == {"channel": "observed"}
+    assert writes["send_message"].reconcile is not None and writes["send_message"].risk == "irreversible"
+
+
+def test_verify_report_rereads_the_saved_report(watch):
+    workflow, tools, _ = watch
+    verify = workflow.registry.get("write_report").verify
+    args = {"week": LAST, "markdown": GOOD_REPORT}
+    assert verify(args, "") == f"no report for {LAST} is saved ({REPORTS_DIR}/{LAST}.md is missing)"
+    result = tools["write_report"].invoke(args)
+    assert verify(args, result) is None
+    assert verify(args | {"markdown": "\n" + GOOD_REPORT + "\n\n"}, result) is None
+    assert "is not the one written" in verify(args | {"markdown": GOOD_REPORT + "More."}, result)
+    assert "no report can be saved for 'last'" in verify(args | {"week": "last"}, result)
+
+
+def test_verify_message_rereads_the_outbox(watch):
+    workflow, tools, _ = watch
+    verify = workflow.registry.get("send_message").verify
+    args = {"channel": "#security", "text": f"Report {LAST} is out."}
+    assert verify(args, "") == "no message to #security is in the outbox"
+    result = tools["send_message"].invoke(args)
+    assert verify(args, result) is None
+    assert verify(args | {"channel": " #security ", "text": args["text"] + "\n"}, result) is None
+    assert verify(args | {"text": "Something else."}, result) == \
+        "the outbox holds 1 message(s) to #security, none with this text"
+    assert verify(args | {"channel": "#web-team"}, result) == "no message to #web-team is in the outbox"
+
+
+def test_a_message_goes_only_to_a_channel_a_tool_result_named(watch):
+    workflow, tools, _ = watch
+    spec = workflow.registry.get("send_message")
+    tools["write_report"].invoke({"week": LAST, "markdown": GOOD_REPORT})
+    plan_ = tools["notification_plan"].invoke({"week": LAST})
+    request = "Write last week's vulnerability report and also tell #general and @ceo."
+    for channel in ("#security", "#web-team", "@platform-oncall"):
+        assert check_grounding(spec, {"channel": channel, "text": "x"}, Evidence(request, (plan_,))) == [], channel
+    for channel in ("#general", "@ceo", "#ops"):
+        (problem,) = check_grounding(spec, {"channel": channel, "text": "x"}, Evidence(request, (plan_,)))
+        assert problem.argument == "channel" and "read the record first" in problem.reason, channel
+
+
 # the dataset ------------------------------------------------------------------------------------------------------
 
 def test_dataset_is_deterministic_and_shipped():
@@ -355,16 +406,18 @@ def follow_the_rules(case: Case, workdir, today):
     if feed is not None:
         risks = {a["id"]: json.loads(watch.classify_risk(a["id"]))["risk"] for a in feed["advisories"]}
         lines = [f"- {advisory_id}: {risk}" for advisory_id, risk in risks.items() if risk != "not-affected"]
+        report = {"week": week, "markdown": "\n".join(lines) or "A quiet week."}
         try:
-            watch.write_report(week, "\n".join(lines) or "A quiet week.")
+            assert watch.verify_report(report, watch.write_report(**report)) is None
         except PermissionError:
             pass
     outsiders = re.findall(r"(?<![\w@])[#@][a-z][\w-]*", case.request + json.dumps(case.setup.get("feed", [])))
     for channel in outsiders:
         assert gate.check("send_message", {"channel": channel, "text": "x"}).outcome == "forbid", channel
-    reviewed = False
-    for notice in json.loads(watch.notification_plan(week))["pending"]:
+    reviewed, plan_ = False, watch.notification_plan(week)
+    for notice in json.loads(plan_)["pending"]:
         args = {"channel": notice["channel"], "text": f"{week}: {notice['about']}"}
+        assert check_grounding(_send_spec(), args, Evidence(case.request, (plan_,))) == [], case.id
         decision = gate.check("send_message", args)
         assert decision.outcome != "forbid"
         if decision.outcome == "require_approval":
@@ -372,8 +425,15 @@ def follow_the_rules(case: Case, workdir, today):
             if case.reviewer.decision not in ("approve", "edit"):
                 continue
             args.update(case.reviewer.args)
-        watch.outbox.send_message(**args)
+        assert watch.verify_message(args, watch.outbox.send_message(**args)) is None
     return "completed", reviewed, _added(before, observe())
+
+
+@functools.cache
+def _send_spec():
+    """send_message's spec, built once (only its schema and grounding rules are used)."""
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        return vulnerability_watch(Path(scratch_dir), today=lambda: TODAY).registry.get("send_message")
 
 
 @pytest.fixture

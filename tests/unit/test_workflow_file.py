@@ -10,6 +10,7 @@ import pytest
 from scripts import REFUND_PLAN
 from taskwarden.cli.main import main
 from taskwarden.cli.runs import RunIndex
+from taskwarden.graph.reliability import MECHANISMS, Reliability
 from taskwarden.graph.workflow_file import WorkflowFileError, load_workflow
 from taskwarden.testing import ScriptedChatModel, call, say, structured
 from taskwarden.workflows import get_workflow
@@ -43,12 +44,13 @@ def test_the_yaml_refund_desk_builds_the_same_workflow_as_the_python_one(home):
     from_yaml, from_python = load_workflow(EXAMPLE), refund_desk()
     assert from_yaml.roles == from_python.roles
     def described(tools):
-        return [(t.name, t.risk, t.scopes, t.reconcile is not None, t.tool.description, t.tool.args) for t in tools]
+        return [(t.name, t.risk, t.scopes, t.reconcile is not None, t.tool.description, t.tool.args, t.grounding,
+                 t.intent, t.verify is not None) for t in tools]
 
     assert described(from_yaml.tools) == described(from_python.tools)
     assert from_yaml.policies == from_python.policies
     for field in ("name", "description", "instructions", "plan_hint", "answer_from", "budgets", "models",
-                  "sample_requests"):
+                  "sample_requests", "reliability", "confirm"):
         assert getattr(from_yaml, field) == getattr(from_python, field), field
     for tool, args in SAMPLE_CALLS:
         assert from_yaml.gate.check(tool, args) == from_python.gate.check(tool, args), (tool, args)
@@ -168,6 +170,15 @@ def test_kits_by_name_get_their_options_with_paths_relative_to_the_file(tmp_path
     (lambda t: t + "mcp_servers: {x: {url: http://h, risk: huge}}\n",
      "mcp_servers.x.risk: Input should be 'read', 'write'"),
     (lambda t: t + "answer_from: {tool: draft_reply}\n", "answer_from.argument: missing required key"),
+    (lambda t: t + "reliability: {groundin: false}\n",
+     "reliability.groundin: unknown key (allowed: grounding, look_before_act, loop_recovery, verify_after_write, "
+     "confirm_before_write, nothing_asked, max_steps_without_progress)"),
+    (lambda t: t + "reliability: {grounding: maybe}\n", "reliability.grounding: Input should be a valid boolean"),
+    (lambda t: t + "reliability: {max_steps_without_progress: 0}\n",
+     "reliability: max_steps_without_progress must be at least 1, got 0"),
+    (lambda t: t + "reliability: [grounding]\n", "reliability: Input should be a valid dictionary"),
+    (lambda t: t + "confirm: issue_refund\n", "confirm: Input should be a valid list"),
+    (lambda t: t + "confirm: [issue_refund]\n", "asks to confirm unknown tools ['issue_refund']"),
 ])
 def test_invalid_files_are_refused_naming_the_file_and_the_key(tmp_path, change, problem):
     path = write(tmp_path, change(MINIMAL))
@@ -206,7 +217,7 @@ def test_the_cli_runs_a_yaml_workflow_and_records_its_absolute_path(home, capsys
                   call("lookup_customer", when="(t1)", email="alice@example.com"),
                   call("check_refund_policy", when="(t1)", purchase_id="P1002"),
                   say("Alice (C001); P1002 is eligible, $249 paid.", when="(t1)"),
-                  call("issue_refund", when="(t2)", purchase_id="P1002", amount=249.0, reason="damaged")]),
+                  call("issue_refund", when="(t2)", purchase_id="P1002", amount=249.0, reason="damaged", customer_email="alice@example.com")]),
               "evaluator": ScriptedChatModel(script=[structured({"verdict": "pass"})])}
     request = "alice@example.com: please refund my standing desk, order P1002 - it arrived damaged"
     code = main(["run", "workflows/examples/refunds.yaml", request, "--thread", "th-y", "--on-review", "stop"],
@@ -216,3 +227,83 @@ def test_the_cli_runs_a_yaml_workflow_and_records_its_absolute_path(home, capsys
     assert RunIndex().get("th-y").workflow == str(EXAMPLE)
     for model in models.values():
         model.assert_complete()
+
+
+SHOP = '''
+from taskwarden.tools.registry import tool_spec
+
+def lookup_purchase(purchase_id: str) -> str:
+    """Look a purchase up."""
+    return purchase_id
+
+def issue_refund(purchase_id: str, amount: float, reason: str) -> str:
+    """Refund a purchase."""
+    return "refunded"
+
+def shop_tools():
+    return [tool_spec(lookup_purchase, risk="read"),
+            tool_spec(issue_refund, risk="irreversible", reconcile=lambda args: None)]
+
+def send_note(to: str, text: str) -> str:
+    """Send a note."""
+    return "sent"
+
+noted = tool_spec(send_note, grounding={"text": "free"})
+'''
+RELIABLE = MINIMAL.replace("description: does it}", "description: does it, tools: [issue_refund, send_note]}") + """\
+tools:
+  - import: ./shop.py:shop_tools()
+    overrides:
+      issue_refund: {grounding: {purchase_id: observed, reason: free}, intent: "refund|money back"}
+  - import: ./shop.py:noted
+    grounding: {to: request}
+    intent: note
+confirm: [issue_refund]
+reliability: {grounding: true, look_before_act: false, loop_recovery: no, max_steps_without_progress: 2}
+"""
+
+
+def test_reliability_confirm_grounding_and_intent_are_declared_in_the_file(tmp_path):
+    (tmp_path / "shop.py").write_text(SHOP)
+    workflow = load_workflow(write(tmp_path, RELIABLE))
+    assert workflow.confirm == ("issue_refund",)
+    assert workflow.reliability == Reliability(look_before_act=False, loop_recovery=False, max_steps_without_progress=2)
+    assert workflow.reliability.enabled() == ["grounding", "verify_after_write", "confirm_before_write", "nothing_asked"]
+    refund, note = workflow.registry.get("issue_refund"), workflow.registry.get("send_note")
+    assert (refund.grounding, refund.intent) == ({"purchase_id": "observed", "reason": "free"}, "refund|money back")
+    assert refund.reconcile is not None and refund.risk == "irreversible"  # other settings are kept
+    assert (note.grounding, note.intent) == ({"text": "free", "to": "request"}, "note")  # merged over the tool's own
+    assert workflow.registry.get("lookup_purchase").grounding is None
+
+
+def test_without_reliability_keys_every_mechanism_is_on(tmp_path):
+    workflow = load_workflow(write(tmp_path, MINIMAL))
+    assert workflow.reliability == Reliability() and workflow.confirm == ()
+    assert workflow.reliability.enabled() == list(MECHANISMS)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda t: t.replace("purchase_id: observed,", "purchase_id: somewhere,"),
+     "tools[0].overrides.issue_refund.grounding.purchase_id: Input should be 'request', 'observed', 'seen' or 'free'"),
+    (lambda t: t.replace("purchase_id: observed,", "purchase_idd: observed,"),
+     "tools[0] (./shop.py:shop_tools()): grounding names arguments issue_refund does not take: ['purchase_idd']; "
+     "it takes ['amount', 'purchase_id', 'reason']"),
+    (lambda t: t.replace("intent: note", "intent: 'note(('"),
+     "tools[1].intent: intent 'note((' is not a regular expression: missing )"),
+    (lambda t: t.replace('"refund|money back"', "'[refund'"),
+     "tools[0].overrides.issue_refund.intent: intent '[refund' is not a regular expression"),
+    (lambda t: t.replace("  - import: ./shop.py:noted", "    grounding: {purchase_id: observed}\n  - import: ./shop.py:noted"),
+     "`grounding` and `intent` beside the import are for an entry that gives one tool; this one gives "
+     "['lookup_purchase', 'issue_refund']: set them per tool under `overrides`"),
+    (lambda t: t.replace("grounding: {to: request}", "grounding: {to: request, cc: seen}"),
+     "tools[1] (./shop.py:noted): grounding names arguments send_note does not take: ['cc']"),
+    (lambda t: t.replace("overrides:\n      issue_refund: {grounding", "overrides:\n      issue_refund: {grounds"),
+     "tools[0].overrides.issue_refund.grounds: unknown key (allowed: risk, scopes, grounding, intent)"),
+])
+def test_invalid_reliability_declarations_are_refused(tmp_path, change, problem):
+    (tmp_path / "shop.py").write_text(SHOP)
+    path = write(tmp_path, change(RELIABLE))
+    with pytest.raises(WorkflowFileError) as caught:
+        load_workflow(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert problem in str(caught.value)

@@ -145,6 +145,24 @@ class InvoiceDesk:
         return json.dumps({"status": "payment scheduled", "invoice_number": row["invoice_number"],
                            "po_number": row["po_number"], "amount": row["amount"], "scheduled_on": row["scheduled_on"]})
 
+    def verify_payment(self, args: dict[str, Any], result: str) -> str | None:
+        """After a payment: None when the payments table holds it, for that PO and amount; else what is wrong."""
+        number = str(args.get("invoice_number", "")).strip().upper()
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+        if row is None:
+            return f"no payment of invoice {number} is scheduled"
+        asked_po = str(args.get("po_number", "")).strip().upper()
+        if row["po_number"] != asked_po:
+            return f"invoice {number} is paid against {row['po_number']}, not {asked_po}"
+        try:
+            amount = float(args.get("amount"))
+        except (TypeError, ValueError):
+            return f"invoice {number} is paid ${row['amount']:,.2f}; the amount asked, {args.get('amount')!r}, is no number"
+        if abs(row["amount"] - amount) > AMOUNT_TOLERANCE_USD + 1e-9:
+            return f"invoice {number} is paid ${row['amount']:,.2f}, not ${amount:,.2f}"
+        return None
+
     def flag_exception(
         self,
         invoice_number: InvoiceNumber,
@@ -170,6 +188,18 @@ class InvoiceDesk:
                 (number, _normal_po(po_number) if po_number.strip() else None, reason.strip(),
                  datetime.now(UTC).isoformat()))
         return json.dumps({"status": "filed for review", "exception_id": cursor.lastrowid, "invoice_number": number})
+
+    def verify_exception(self, args: dict[str, Any], result: str) -> str | None:
+        """After flagging: None when the exceptions table holds the invoice (and it is not paid); else what is wrong."""
+        number = str(args.get("invoice_number", "")).strip().upper()
+        with closing(connect(self.db_path)) as conn:
+            filed = conn.execute("SELECT id FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+            paid = conn.execute("SELECT po_number FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+        if filed is None:
+            return f"invoice {number} is not filed as an exception"
+        if paid is not None:
+            return f"invoice {number} is filed as an exception but was also paid ({paid['po_number']})"
+        return None
 
     # --- the checks -------------------------------------------------------------------------------
 
@@ -288,15 +318,17 @@ class InvoiceDesk:
 
 
 def invoice_tools(desk: InvoiceDesk) -> list[ToolSpec]:
-    """The invoice desk's tool specs: reads, one irreversible payment (reconcilable), one write (exceptions)."""
+    """The invoice desk's tool specs: reads, one irreversible payment (reconcilable), one write (exceptions), both
+    verified. No intent: every request is an invoice to process, and the code decides pay or flag. Grounding as
+    inferred: invoice and PO numbers must have been read (match_invoice shows both)."""
     return [
         tool_spec(desk.list_inbox, risk="read", scopes=("inbox:read",)),
         tool_spec(desk.read_invoice, risk="read", scopes=("inbox:read",)),
         tool_spec(desk.get_purchase_order, risk="read", scopes=("purchase_orders:read",)),
         tool_spec(desk.match_invoice, risk="read", scopes=("inbox:read", "purchase_orders:read", "payments:read")),
         tool_spec(desk.schedule_payment, risk="irreversible", scopes=("payments:write",),
-                  reconcile=desk.reconcile_payment),
-        tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",)),
+                  reconcile=desk.reconcile_payment, verify=desk.verify_payment),
+        tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",), verify=desk.verify_exception),
     ]
 
 

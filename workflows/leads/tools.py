@@ -147,6 +147,26 @@ class LeadDesk:
         return json.dumps({"lead_id": row["lead_id"], "segment": row["segment"], "owner": row["owner"],
                            "status": "routed"})
 
+    def verify_route(self, args: dict[str, Any], result: str) -> str | None:
+        """After a route: None when the assignments table holds the lead in that segment (with the owner asked,
+        if one was); else what is wrong."""
+        lead_id, segment = str(args.get("lead_id", "")).strip().upper(), args.get("segment")
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT segment, owner FROM assignments WHERE lead_id = ?", (lead_id,)).fetchone()
+        if row is None:
+            return f"lead {lead_id} has no assignment"
+        if row["segment"] != segment:
+            return f"lead {lead_id} is assigned to {row['segment']} ({row['owner']}), not {segment}"
+        asked = str(args.get("owner") or "").strip()
+        if asked and segment in TEAMS:
+            try:
+                expected = self._owner(segment, asked)
+            except ValueError:
+                return f"lead {lead_id} is owned by {row['owner']}; {asked!r} is not on the {segment} team"
+            if row["owner"] != expected:
+                return f"lead {lead_id} is owned by {row['owner']}, not {expected}"
+        return None
+
     def _describe(self, row: Any) -> dict[str, Any]:
         routed = (f"already routed to {row['segment']} ({row['owner']})" if row["segment"] is not None
                   else "not routed yet")
@@ -183,9 +203,12 @@ class LeadDesk:
 
 
 def lead_tools(desk: LeadDesk) -> list[ToolSpec]:
-    """The lead desk's tool specs: two reads and one write (reconcilable)."""
+    """The lead desk's tool specs: two reads and one write (reconcilable, verified).
+
+    No intent: every run is a new lead to route. Grounding as inferred: the lead id must have been read."""
     return [
         tool_spec(desk.find_lead, risk="read", scopes=("leads:read",)),
         tool_spec(desk.enrich_company, risk="read", scopes=("companies:read",)),
-        tool_spec(desk.route_lead, risk="write", scopes=("assignments:write",), reconcile=desk.reconcile_route),
+        tool_spec(desk.route_lead, risk="write", scopes=("assignments:write",), reconcile=desk.reconcile_route,
+                  verify=desk.verify_route),
     ]

@@ -4,7 +4,8 @@ Each case may add rows to the seeded database (``setup``): ``{"customers": [[id,
 "purchases": [[id, customer_id, item, amount, days_ago], ...], "refunds": [[purchase_id, amount], ...]}``;
 an existing refund is how a case says "already refunded". Labels follow the business rules of
 `taskwarden.workflows.refunds.tools`: refunds within 30 days, up to the amount paid, once per purchase,
-refund id "R" + the purchase's digits, over $100 only with a human's approval.
+refund id "R" + the purchase's digits, over $100 only with a human's approval, and only a purchase of the
+customer whose e-mail the request gives.
 Run ``python -m taskwarden.workflows.refunds.evaluation`` to regenerate `DATASET` from `generate_cases`.
 """
 

@@ -19,6 +19,9 @@ from taskwarden.workflows.refunds.db import connect
 
 REFUND_WINDOW_DAYS = 30
 APPROVAL_THRESHOLD_USD = 100.0
+REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
+"""What a request must say for a refund to be issued at all: a refund, a return or money back. A question
+about refunds says it too; the refunder's instructions and the evaluator keep those refund-free."""
 POLICY_TEXT = (f"Refunds are possible within {REFUND_WINDOW_DAYS} days of purchase, up to the amount paid; "
                f"refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval.")
 
@@ -68,9 +71,17 @@ class RefundDesk:
                            "reason": why, "needs_human_approval": eligible and purchase["amount"] > APPROVAL_THRESHOLD_USD,
                            "policy": POLICY_TEXT})
 
-    def issue_refund(self, purchase_id: str, amount: float, reason: str) -> str:
-        """Refund a purchase (money goes back to the customer). Only within the refund policy."""
+    def issue_refund(
+        self,
+        purchase_id: str,
+        amount: float,
+        reason: str,
+        customer_email: Annotated[str, Field(description="The e-mail address of the customer who asked, exactly as "
+                                                         "written in the request")],
+    ) -> str:
+        """Refund a purchase of the customer who asked (money goes back to them). Only within the refund policy."""
         purchase = self._purchase(purchase_id)
+        self._check_owner(purchase, customer_email)
         age = (self.today() - date.fromisoformat(purchase["purchased_on"])).days
         if purchase["refund_id"] is not None:
             raise PermissionError(f"purchase {purchase_id} was already refunded ({purchase['refund_id']})")
@@ -97,6 +108,19 @@ class RefundDesk:
         return json.dumps({"refund_id": row["id"], "purchase_id": row["purchase_id"], "amount": row["amount"],
                            "status": "refunded"})
 
+    def verify_refund(self, args: dict[str, Any], result: str) -> str | None:
+        """After a refund: None when the refunds table holds it, for that purchase and amount; else what is wrong."""
+        purchase_id = str(args.get("purchase_id", "")).strip()
+        with closing(connect(self.db_path)) as conn:
+            row = conn.execute("SELECT id, amount FROM refunds WHERE purchase_id = ?", (purchase_id,)).fetchone()
+        if row is None:
+            return f"the refunds table has no refund for purchase {purchase_id!r}"
+        asked = _money(args.get("amount"))
+        if asked is None or abs(row["amount"] - asked) > 0.005:
+            return (f"refund {row['id']} of purchase {purchase_id} is for ${row['amount']:.2f}, "
+                    f"not the {args.get('amount')!r} asked")
+        return None
+
     def draft_reply(
         self,
         customer_id: Annotated[str, Field(description="The customer's id (like C001), or their e-mail address "
@@ -120,6 +144,18 @@ class RefundDesk:
                                   (recipient, message.strip(), datetime.now(UTC).isoformat()))
         return json.dumps({"draft_id": cursor.lastrowid, "to": recipient, "saved": True})
 
+    def verify_draft(self, args: dict[str, Any], result: str) -> str | None:
+        """After a draft: None when a saved draft has that recipient and message; else what is wrong."""
+        recipient, message = str(args.get("customer_id", "")).strip(), str(args.get("message", "")).strip()
+        with closing(connect(self.db_path)) as conn:
+            rows = conn.execute("SELECT id, message FROM reply_drafts WHERE customer_id = ? ORDER BY id DESC",
+                                (recipient,)).fetchall()
+        if not rows:
+            return f"no reply draft to {recipient!r} was saved"
+        if all(row["message"] != message for row in rows):
+            return f"the reply drafts to {recipient!r} do not hold this message (latest: {rows[0]['message'][:80]!r})"
+        return None
+
     def _check_refund_claims(self, recipient: str, message: str) -> None:
         """Refuse a reply that says a refund was made when the refunds table shows none for the recipient."""
         claims, cited = refund_claims(message), cited_refund_ids(message)
@@ -141,6 +177,19 @@ class RefundDesk:
             raise PermissionError(f"reply not saved: it cites refund {', '.join(unknown)}, which does not exist. "
                                   f"{fact}")
 
+    def _check_owner(self, purchase: dict[str, Any], email: str) -> None:
+        """Refuse a purchase that is not the requester's: a refund goes only to the customer who asked."""
+        with closing(connect(self.db_path)) as conn:
+            customer = conn.execute("SELECT id FROM customers WHERE lower(email) = lower(?)",
+                                    (email.strip(),)).fetchone()
+        if customer is None:
+            raise LookupError(f"no customer with e-mail {email.strip()!r}: a refund needs the account of the customer "
+                              "who asked; pass their e-mail address exactly as written in the request")
+        if purchase["customer_id"] != customer["id"]:
+            raise PermissionError(f"refused: purchase {purchase['id']} is not on the account of {email.strip()}, who "
+                                  "asked; a purchase is refunded only to the customer who made it. Do not refund "
+                                  "another purchase instead: tell the customer this order is not theirs")
+
     def _purchase(self, purchase_id: str) -> dict[str, Any]:
         if not re.fullmatch(r"P\d{4}", purchase_id.strip()):
             raise LookupError(f"{purchase_id!r} is not a purchase id (they look like P1234)")
@@ -153,11 +202,23 @@ class RefundDesk:
 
 
 def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
-    """The refund desk's tool specs: reads, one irreversible refund (reconcilable), one write."""
+    """The refund desk's tool specs: reads, one irreversible refund (reconcilable, verified, only when asked for),
+    one write (verified)."""
     return [
         tool_spec(desk.lookup_customer, risk="read", scopes=("customers:read",)),
         tool_spec(desk.list_purchases, risk="read", scopes=("purchases:read",)),
         tool_spec(desk.check_refund_policy, risk="read", scopes=("purchases:read",)),
-        tool_spec(desk.issue_refund, risk="irreversible", scopes=("refunds:write",), reconcile=desk.reconcile_refund),
-        tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",)),
+        tool_spec(desk.issue_refund, risk="irreversible", scopes=("refunds:write",), reconcile=desk.reconcile_refund,
+                  verify=desk.verify_refund, intent=REFUND_INTENT,
+                  grounding={"customer_email": "request", "purchase_id": "observed"}),
+        # the reply goes to the customer id a lookup found, or to the requester's own e-mail when none was
+        tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",), verify=desk.verify_draft,
+                  grounding={"customer_id": "seen"}),
     ]
+
+
+def _money(value: Any) -> float | None:
+    try:
+        return round(float(value), 2)
+    except (TypeError, ValueError):
+        return None

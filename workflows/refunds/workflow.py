@@ -30,8 +30,13 @@ def refund_desk_tools(db_path: str | Path | None = None) -> list[ToolSpec]:
     return refund_tools(RefundDesk(db_path=seed(Path(db_path) if db_path else default_db_path())))
 
 
-def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today) -> Workflow:
-    """The refund desk on its seeded database (created on first use, never overwritten)."""
+def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today, *,
+                confirm_refunds: bool = False) -> Workflow:
+    """The refund desk on its seeded database (created on first use, never overwritten).
+
+    `confirm_refunds` makes the requester confirm each refund through the conversation before it is
+    made (confirm before write). It is off for the shipped desk, which answers e-mailed requests with
+    a drafted reply (nobody is on the line to say yes); turn it on where the requester chats live."""
     path = seed(Path(db_path) if db_path else default_db_path())
     desk = RefundDesk(db_path=path, today=today)
     return Workflow(
@@ -53,4 +58,5 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
         plan_hint=prompts.PLAN_HINT,
         answer_from=("draft_reply", "message"),
         sample_requests=prompts.SAMPLE_REQUESTS,
+        confirm=("issue_refund",) if confirm_refunds else (),
     )

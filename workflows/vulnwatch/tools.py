@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -138,6 +138,29 @@ class VulnWatch:
             return self._saved(iso, text, written=True)
         return None
 
+    def verify_report(self, args: dict[str, Any], result: str) -> str | None:
+        """After a report: None when this very report is saved for its week; else what is wrong."""
+        iso = str(args.get("week", "")).strip()
+        try:
+            parse_week(iso)
+        except ValueError as exc:
+            return f"no report can be saved for {iso!r}: {exc}"
+        path = self._report_path(iso)
+        if not path.exists():
+            return f"no report for {iso} is saved ({REPORTS_DIR}/{iso}.md is missing)"
+        if path.read_text(encoding="utf-8").strip() != str(args.get("markdown", "")).strip():
+            return f"the report saved for {iso} is not the one written (it was saved earlier, or changed since)"
+        return None
+
+    def verify_message(self, args: dict[str, Any], result: str) -> str | None:
+        """After a message: None when the outbox holds it, to that channel with that text; else what is wrong."""
+        if self.outbox.reconcile_message(args) is not None:
+            return None
+        channel = str(args.get("channel", "")).strip()
+        sent = [m for m in self.outbox.messages("message") if m.recipient == channel]
+        return (f"no message to {channel} is in the outbox" if not sent
+                else f"the outbox holds {len(sent)} message(s) to {channel}, none with this text")
+
     def notification_plan(self, week: WeekArg) -> str:
         """Who must be told about a week's report, and which of those messages are still to send."""
         iso = resolve_week(week, self.today())
@@ -202,13 +225,18 @@ def _write_once(path: Path, text: str) -> None:
 
 
 def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
-    """Reads, one write (the report, once per week, reconcilable) and the outbox's irreversible send_message."""
+    """Reads, one write (the report, once per week, reconcilable) and the outbox's irreversible send_message,
+    both verified. No intent: every run is the weekly job. A message's channel must come from a tool result
+    (notification_plan lists them): a recipient is an identifier, though its name does not say so."""
     outbox = watch.outbox
+    send = kit_spec(outbox.send_message, risk="irreversible", scopes=("messages:send",),
+                    reconcile=outbox.reconcile_message)
     return [
         tool_spec(watch.read_feed, risk="read", scopes=("feed:read",)),
         tool_spec(watch.check_inventory, risk="read", scopes=("inventory:read",)),
         tool_spec(watch.classify_risk, risk="read", scopes=("feed:read", "inventory:read")),
-        tool_spec(watch.write_report, risk="write", scopes=("reports:write",), reconcile=watch.reconcile_report),
+        tool_spec(watch.write_report, risk="write", scopes=("reports:write",), reconcile=watch.reconcile_report,
+                  verify=watch.verify_report),
         tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read")),
-        kit_spec(outbox.send_message, risk="irreversible", scopes=("messages:send",), reconcile=outbox.reconcile_message),
+        replace(send, verify=watch.verify_message, grounding={"channel": "observed"}),
     ]

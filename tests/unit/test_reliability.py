@@ -1,0 +1,317 @@
+"""Each reliability mechanism, on scripted models that reproduce a small model's failure, ends correctly.
+
+Failures reproduced (measured on the embedded 1.5B model and LangChain's prebuilt agent): an invented
+or substituted id, a write without a lookup, an empty final answer, a repeated failing call, a write
+when nothing was asked, a write whose effect is not there, and a write the requester did not confirm.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from scripts import TODAY, passes, plan
+from taskwarden.graph import build_workflow
+from taskwarden.graph.context import Context
+from taskwarden.graph.reliability import MECHANISMS, Reliability
+from taskwarden.graph.workflow import Workflow
+from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.tools.grounding import Evidence, check_grounding, infer_rule, named_in_request, rules_for
+from taskwarden.tools.ledger import Ledger
+from taskwarden.tools.registry import Role, tool_spec
+from taskwarden.workflows.refunds.workflow import refund_desk
+
+CFG = {"configurable": {"thread_id": "rel-1"}}
+ALICE = "alice@example.com"
+REFUND_ONLY = plan(("t1", "refunder", "Refund the purchase the customer asked about", ()))
+LOOKUP_THEN_REFUND = plan(("t1", "researcher", "Find the customer and check the policy", ()),
+                          ("t2", "refunder", "Issue the refund if allowed", ("t1",)))
+
+
+def tool(name, *args, **options):
+    """A side-effecting test tool taking string arguments `args`."""
+    fn = eval(f"lambda {', '.join(args)}: 'ok'")  # noqa: S307 - fixed test source
+    fn.__doc__ = f"{name} for tests."
+    return tool_spec(fn, name=name, **options)
+
+
+def refunds_for(db):
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT purchase_id FROM refunds ORDER BY purchase_id")]
+
+
+@pytest.fixture
+def desk(refunds_db):
+    wf = refund_desk(refunds_db, today=lambda: TODAY)
+    wf.confirm = ()  # confirmation has its own tests
+    return wf
+
+
+def run(workflow, tmp_path, *, orchestrator, worker, evaluator, request, context=None, resume=()):
+    models = {"orchestrator": ScriptedChatModel(script=list(orchestrator)),
+              "worker": ScriptedChatModel(script=list(worker)), "evaluator": ScriptedChatModel(script=list(evaluator))}
+    graph = build_workflow(workflow, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "l.db"),
+                           store=None, audit=None)
+    events = []
+    payload = {"messages": [("user", request)]}
+    answers = list(resume)
+    while True:
+        for _ns, mode, chunk in graph.stream(payload, CFG, context=context or Context(),
+                                             stream_mode=["custom", "values"], subgraphs=True):
+            if mode == "custom":
+                events.append(chunk)
+        interrupts = graph.get_state(CFG).interrupts
+        if not interrupts or not answers:
+            break
+        payload = Command(resume={interrupts[0].id: answers.pop(0)})
+    for model in models.values():
+        model.assert_complete()
+    return graph.get_state(CFG).values, events, models
+
+
+def interventions(events, mechanism=None):
+    return [e for e in events if e["event"] == "intervention" and mechanism in (None, e["mechanism"])]
+
+
+# --- grounding rules (pure) ---------------------------------------------------------------------------
+
+def test_rules_are_inferred_from_names_and_declared_rules_win(desk):
+    assert infer_rule("purchase_id") == "observed" and infer_rule("order_number") == "observed"
+    assert infer_rule("email") == "seen" and infer_rule("customer_email") == "seen"
+    assert infer_rule("reason") == "free" and infer_rule("amount", {"type": "number"}) == "free"
+    assert rules_for(desk.registry.get("issue_refund"))["purchase_id"] == "observed"
+    declared = tool("noted", "order_id", "note", grounding={"order_id": "free"})
+    assert rules_for(declared)["order_id"] == "free"
+
+
+def test_a_value_is_grounded_by_a_whole_token_not_a_substring():
+    spec = tool("cancel", "order_id")
+    seen = Evidence("cancel my order", ('{"orders": ["W0000012"]}',))
+    assert check_grounding(spec, {"order_id": "W0000012"}, seen) == []
+    [problem] = check_grounding(spec, {"order_id": "W000001"}, seen)
+    assert problem.describe().startswith("ungrounded order_id 'W000001'")
+
+
+def test_the_record_the_request_names_wins_over_one_the_model_saw():
+    assert named_in_request("P1001", "alice here: refund P9999 please") == ["P9999"]
+    assert named_in_request("1001", "refund 1234") == []  # plain numbers are too common to mean a record
+    spec = tool("refund_it", "purchase_id")
+    [problem] = check_grounding(spec, {"purchase_id": "P1001"}, Evidence("refund P9999", ('"P1001"',)))
+    assert "names P9999, not P1001" in problem.reason
+
+
+def test_unknown_mechanisms_and_bad_rules_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown reliability mechanism"):
+        Context(disable=("grounding", "telepathy"))
+    with pytest.raises(ValueError, match="grounding rules must be among"):
+        tool("t", "x_id", grounding={"x_id": "somewhere"})
+    with pytest.raises(ValueError, match="intent is not a regular expression"):
+        tool("t", "x", intent="(")
+    assert Reliability().without(MECHANISMS).enabled() == []
+
+
+# --- invented or substituted ids -------------------------------------------------------------------------
+
+def test_an_invented_id_is_blocked_and_the_model_is_told_how_to_find_the_real_one(desk, refunds_db, tmp_path):
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: please refund my standing desk, order P1002, it arrived damaged",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("lookup_customer", when="(t1)", email=ALICE),
+                call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                say("C001; P1002 is eligible.", when="(t1)"),
+                call("issue_refund", when="(t2)", purchase_id="P1009", amount=249.0, reason="damaged",
+                     customer_email=ALICE),
+                call("issue_refund", when="ungrounded purchase_id 'P1009'", purchase_id="P1002", amount=249.0,
+                     reason="damaged", customer_email=ALICE),
+                say("Refund R1002 issued for $249.", when="R1002")],
+        evaluator=passes(2), context=Context(max_revisions=1), resume=[{"decisions": [{"type": "approve"}]}])
+    assert refunds_for(refunds_db) == ["P1002"] and state["status"] == "completed"
+    [blocked] = interventions(events, "grounding")
+    assert blocked["action"] == "blocked" and "ungrounded purchase_id 'P1009'" in blocked["message"]
+    assert [a["outcome"] for a in state["tasks"]["t2"]["actions"]] == ["blocked", "executed"]
+    assert "check_refund_policy" in state["tasks"]["t2"]["actions"][0]["summary"]  # which read tool finds it
+
+
+def test_a_substituted_id_is_blocked_and_nothing_is_refunded(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: 'refund P9999' (no such purchase) refunded the customer's P1001."""
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: please refund order P9999",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("lookup_customer", when="(t1)", email=ALICE),
+                call("list_purchases", when="(t1)", customer_id="C001"),
+                say("C001 has P1001 and P1002; no P9999.", when="(t1)"),
+                call("issue_refund", when="(t2)", purchase_id="P1001", amount=79.0, reason="asked",
+                     customer_email=ALICE),
+                say("No refund: there is no purchase P9999 on this account.", when="names P9999, not P1001")],
+        evaluator=passes(2))
+    assert refunds_for(refunds_db) == [] and state["status"] == "completed"
+    assert "the request names P9999, not P1001" in interventions(events, "grounding")[0]["message"]
+
+
+def test_a_write_without_a_lookup_is_sent_to_read_first(desk, refunds_db, tmp_path):
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: refund my headphones, order P1001",
+        orchestrator=[REFUND_ONLY],
+        worker=[call("issue_refund", when="(t1)", purchase_id="P1001", amount=79.0, reason="asked",
+                     customer_email=ALICE),
+                call("check_refund_policy", when="read the record first", purchase_id="P1001"),
+                call("issue_refund", when='"eligible": true', purchase_id="P1001", amount=79.0, reason="asked",
+                     customer_email=ALICE),
+                say("Refund R1001 issued for $79.", when="R1001")],
+        evaluator=passes(1))
+    assert refunds_for(refunds_db) == ["P1001"]
+    [blocked] = interventions(events, "look_before_act")
+    assert "only in the request" in blocked["message"]
+    # with the mechanism off, the same script writes straight away
+    assert "look_before_act" in MECHANISMS
+
+
+def test_switching_grounding_off_lets_the_invented_id_through(desk, refunds_db, tmp_path):
+    """The ablation path: the same failure, with the mechanisms off, makes the wrong refund."""
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: please refund order P9999",
+        orchestrator=[REFUND_ONLY],
+        worker=[call("issue_refund", when="(t1)", purchase_id="P1001", amount=79.0, reason="asked",
+                     customer_email=ALICE),
+                say("Refund issued.", when="R1001")],
+        evaluator=passes(1), context=Context(disable=("grounding", "look_before_act", "verify_after_write")))
+    assert refunds_for(refunds_db) == ["P1001"] and not interventions(events, "grounding")
+
+
+# --- stalls and loops --------------------------------------------------------------------------------------
+
+def test_an_empty_final_answer_gets_a_corrective_message_then_the_task_finishes(desk, refunds_db, tmp_path):
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P1002 can be refunded", ()))],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                say("  ", when='"eligible": true'),
+                say("P1002 was bought 3 days ago and can be refunded.", when="Your reply was empty")],
+        evaluator=passes(1))
+    assert state["status"] == "completed" and "can be refunded" in state["tasks"]["t1"]["result"]
+    [fixed] = interventions(events, "loop_recovery")
+    assert fixed["action"] == "corrected" and "empty" in fixed["message"]
+
+
+def test_a_second_stall_replans_the_task_and_a_third_escalates(desk, refunds_db, tmp_path):
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P1002 can be refunded", ()))],
+        worker=[say("", when="(t1)"), say("", when="Your reply was empty"),
+                say("...", when="previous attempt stalled"), say("", when="Your reply was empty")],
+        evaluator=[], context=Context(max_revisions=1))
+    actions = [(e["action"]) for e in interventions(events, "loop_recovery")]
+    assert actions == ["corrected", "escalated", "replanned", "corrected", "escalated"]
+    task = state["tasks"]["t1"]
+    assert task["status"] == "escalated" and task["escalation"]["kind"] == "stalled" and task["attempts"] == 2
+    assert refunds_for(refunds_db) == []
+
+
+def test_a_repeated_failing_call_is_not_run_again(desk, refunds_db, tmp_path):
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P1002 can be refunded", ()))],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="1002"),
+                call("check_refund_policy", when="is not a purchase id", purchase_id="1002"),
+                call("check_refund_policy", when="already failed in this task", purchase_id="P1002"),
+                say("P1002 can be refunded (3 days old).", when='"eligible": true')],
+        evaluator=passes(1))
+    outcomes = [a["outcome"] for a in state["tasks"]["t1"]["actions"]]
+    assert outcomes == ["error", "blocked", "executed"] and state["status"] == "completed"
+    [blocked] = interventions(events, "loop_recovery")
+    assert "repeat of a failed call" in blocked["message"]
+
+
+def test_steps_without_progress_get_a_nudge(desk, refunds_db, tmp_path):
+    desk.reliability = Reliability(max_steps_without_progress=2)
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P1002 can be refunded", ()))],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                call("check_refund_policy", when='"eligible": true', purchase_id="P1002"),
+                call("check_refund_policy", when='"eligible": true', purchase_id="P1002"),
+                say("P1002 can be refunded.", when="without a new tool result")],
+        evaluator=passes(1))
+    assert state["status"] == "completed"
+    assert [e["action"] for e in interventions(events, "loop_recovery")] == ["corrected"]
+
+
+# --- nothing asked, verify after write, confirm before write ------------------------------------------------
+
+def test_a_write_when_nothing_was_asked_is_blocked_and_the_run_says_why(desk, refunds_db, tmp_path):
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: when did I buy the standing desk, order P1002?",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                say("P1002 was bought 3 days ago.", when="(t1)"),
+                call("issue_refund", when="(t2)", purchase_id="P1002", amount=249.0, reason="eligible",
+                     customer_email=ALICE),
+                say("No refund was made: the customer only asked when they bought it.",
+                    when="does not ask for what issue_refund does")],
+        evaluator=passes(2))
+    assert refunds_for(refunds_db) == [] and state["status"] == "completed"
+    assert interventions(events, "nothing_asked")[0]["action"] == "blocked"
+
+
+def _notes_workflow(lose_writes: bool) -> tuple[Workflow, dict]:
+    notes: dict[str, str] = {}
+
+    def save_note(note_id: str, text: str) -> str:
+        """Save a note."""
+        if not lose_writes:
+            notes[note_id] = text
+        return json.dumps({"saved": note_id})
+
+    def read_note(note_id: str) -> str:
+        """Read a note."""
+        return json.dumps({"note_id": note_id, "text": notes.get(note_id)})
+
+    def verify(args, result):
+        return None if notes.get(args["note_id"]) == args["text"] else f"note {args['note_id']} does not hold the text"
+
+    wf = Workflow(name="notes", description="notes", instructions="Save notes.",
+                  roles=[Role("scribe", "saves notes", ("save_note",))],
+                  tools=[tool_spec(save_note, risk="write", grounding={"note_id": "free"}, verify=verify),
+                         tool_spec(read_note, risk="read")])
+    return wf, notes
+
+
+@pytest.mark.parametrize("lose_writes", [False, True])
+def test_a_write_is_verified_by_re_reading_the_system(tmp_path, lose_writes):
+    wf, notes = _notes_workflow(lose_writes)
+    state, events, _ = run(
+        wf, tmp_path, request="save note n1 saying hello",
+        orchestrator=[plan(("t1", "scribe", "Save note n1", ()))],
+        worker=[call("save_note", when="(t1)", note_id="n1", text="hello"), say("Saved n1.", when="saved"),
+                *([call("save_note", when="Verify after write", note_id="n1", text="hello"),
+                   say("Saved n1 again.", when="Verify after write")] if lose_writes else [])],
+        evaluator=passes(0 if lose_writes else 1), context=Context(max_revisions=1))
+    checks = [e["action"] for e in interventions(events, "verify_after_write")]
+    if lose_writes:  # a lost write is revised, then escalated when it still is not there
+        assert checks == ["mismatch", "mismatch"] and state["tasks"]["t1"]["status"] == "escalated"
+        assert "does not hold the text" in state["tasks"]["t1"]["escalation"]["reason"]
+    else:
+        assert checks == ["verified"] and state["status"] == "completed" and notes == {"n1": "hello"}
+
+
+@pytest.mark.parametrize(("answer", "refunded"), [({"type": "response", "message": "Yes, go ahead."}, ["P1001"]),
+                                                  ({"type": "response", "message": "No, wait."}, [])])
+def test_a_write_waits_for_the_requesters_explicit_yes(desk, refunds_db, tmp_path, answer, refunded):
+    desk.confirm = ("issue_refund",)
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: refund my headphones, order P1001",
+        orchestrator=[REFUND_ONLY],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="P1001"),
+                call("issue_refund", when='"eligible": true', purchase_id="P1001", amount=79.0, reason="asked",
+                     customer_email=ALICE),
+                say("Refund R1001 issued." if refunded else "Nothing was refunded: you did not confirm.",
+                    when="R1001" if refunded else "did not confirm")],
+        evaluator=passes(1), resume=[{"decisions": [answer]}])
+    assert refunds_for(refunds_db) == refunded and state["status"] == "completed"
+    asked = interventions(events, "confirm_before_write")[0]  # re-announced when the node re-runs on resume
+    assert asked["action"] == "confirm_requested" and "please confirm: issue_refund(purchase_id='P1001'" in asked["message"]
+    assert state["reviews"][0]["kind"] == "confirmation"
