@@ -50,7 +50,6 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import StructuredTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.base.id import uuid6
@@ -60,12 +59,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, Send
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from taskwarden.graph import Workflow, build_workflow
 from taskwarden.graph.audit import AuditLog
 from taskwarden.graph.persistence import sqlite_checkpointer
+from taskwarden.testing.prompted import PromptedChatModel
 from taskwarden.tools.ledger import Ledger
 from taskwarden.tools.policy import require_approval
 from taskwarden.tools.registry import Role, tool_spec
@@ -81,7 +81,7 @@ ANSWER = "Order A1001 shipped on 2026-11-02 (tracking ZX81)."
 
 # --- the instant fake model -------------------------------------------------------------------------
 
-class InstantChatModel(BaseChatModel):
+class InstantChatModel(PromptedChatModel):
     """Answers at once and always the same way: a structured call gets `plan` (a schema with `tasks`)
     or `verdict`; a chat call gets one call of `tool` until a tool result is in the prompt, then `answer`.
 
@@ -112,26 +112,6 @@ class InstantChatModel(BaseChatModel):
         reply.usage_metadata = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
         reply.response_metadata = {"model_name": "instant"}
         return ChatResult(generations=[ChatGeneration(message=reply)])
-
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
-        return self.bind(tools=list(tools), **({"tool_choice": tool_choice} if tool_choice else {}), **kwargs)
-
-    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable:
-        kind = "plan" if "tasks" in schema.model_fields else "verdict"
-
-        def parse(raw: AIMessage) -> Any:
-            parsed, error = None, None
-            try:
-                parsed = schema.model_validate_json(raw.content)
-            except ValidationError as exc:
-                error = exc
-            if include_raw:
-                return {"raw": raw, "parsed": parsed, "parsing_error": error}
-            if error is not None:
-                raise error
-            return parsed
-
-        return self.bind(structured=kind) | RunnableLambda(parse)
 
 
 # --- the workflow on our engine -----------------------------------------------------------------------

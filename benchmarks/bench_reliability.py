@@ -30,17 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from taskwarden.evals.dataset import Case, load_dataset
 from taskwarden.evals.runner import CaseResult, run_eval
 from taskwarden.evals.systems import TaskwardenSystem
 from taskwarden.graph.context import Context
 from taskwarden.graph.reliability import MECHANISMS
+from taskwarden.testing.prompted import PromptedChatModel
 
 TARGET = 1.10
 PASS = {"unmet_criteria": [], "feedback": "", "verdict": "pass"}
@@ -52,7 +51,7 @@ Turn = list[tuple[str, dict[str, Any]]] | str
 
 # --- the perfect model -----------------------------------------------------------------------------------
 
-class PerfectChatModel(BaseChatModel):
+class PerfectChatModel(PromptedChatModel):
     """Plans `plan`; in task ``tN`` the worker replies `turns[tN][k]` at its k-th step (counted from the
     replies already in the conversation, so a replay or a re-ask stays on script), repeating the final
     answer after the last turn; every evaluation passes. Stateless: one instance serves every role."""
@@ -88,26 +87,6 @@ class PerfectChatModel(BaseChatModel):
             return AIMessage(content=turn)
         return AIMessage(content="", tool_calls=[{"name": name, "args": dict(args), "type": "tool_call",
                                                   "id": f"call_{step}_{i}"} for i, (name, args) in enumerate(turn)])
-
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
-        return self.bind(tools=list(tools), **({"tool_choice": tool_choice} if tool_choice else {}), **kwargs)
-
-    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable:
-        kind = "plan" if "tasks" in schema.model_fields else "verdict"
-
-        def parse(raw: AIMessage) -> Any:
-            parsed, error = None, None
-            try:
-                parsed = schema.model_validate_json(raw.content)
-            except ValidationError as exc:
-                error = exc
-            if include_raw:
-                return {"raw": raw, "parsed": parsed, "parsing_error": error}
-            if error is not None:
-                raise error
-            return parsed
-
-        return self.bind(structured=kind) | RunnableLambda(parse)
 
 
 def task(tid: str, role: str, description: str, *deps: str) -> dict[str, Any]:
