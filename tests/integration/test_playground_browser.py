@@ -220,7 +220,8 @@ def test_review_queue_edits_the_arguments_as_json(server, page):
     editor = card.locator("textarea.json")
     editor.fill('{"purchase_id": "P1002", "amount": 120')
     expect(card.locator(".decide-form .field-error")).to_contain_text("Invalid JSON")
-    editor.fill('{"purchase_id": "P1002", "amount": 120, "reason": "partial refund"}')
+    editor.fill('{"purchase_id": "P1002", "amount": 120, "reason": "partial refund", '
+                '"customer_email": "alice@example.com"}')
     card.get_by_role("button", name="Approve with these arguments").click()
     expect(card.locator(".review-outcome")).to_contain_text("The run completed")
     assert server.refunds() == [("P1002", 120.0)]

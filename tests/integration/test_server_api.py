@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 SECRET = "test-webhook-secret"
 REQUEST = "Hi, this is alice@example.com. Please refund my standing desk, order P1002: it arrived damaged."
-APPROVAL = {"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged"},
+APPROVAL = {"name": "issue_refund", "args": {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged",
+                                             "customer_email": "alice@example.com"},
             "description": "Refunds over $100 need a human's approval. Task t2: Issue the refund if allowed"}
 APPROVE = {"decisions": [{"type": "approve"}]}
 

@@ -27,6 +27,9 @@ def fake_server_process():
         [sys.executable, "-c", "import time; time.sleep(60)", "taskwarden.models.llama_main", "--port", "45678"],
         start_new_session=True,
     )
+    deadline = time.monotonic() + 10  # on a loaded machine the child may not show its argv at once
+    while not server.is_our_server(proc.pid, 45678) and time.monotonic() < deadline:
+        time.sleep(0.05)
     yield proc
     if proc.poll() is None:
         proc.kill()
