@@ -182,8 +182,8 @@ def build_worker_graph(engine: Engine) -> Any:
                 actions.append(ActionRecord(tool=call.name, args=args, outcome=outcome,
                                             summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}",
                                             **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {}),
-                                            **({"observation": observation[:2000]}
-                                               if outcome in ("executed", "replayed") else {})))
+                                            **({"observation": observation} if outcome in ("executed", "replayed")
+                                               else {})))
                 emit("tool_result", task_id=task["id"], tool=call.name, outcome=outcome, result=observation[:500])
         except UncertainExecution as exc:  # the task stops and escalates with what ran so far
             update["stop"] = {"kind": "uncertain_side_effect", "reason": str(exc)}
@@ -405,9 +405,9 @@ def _ask_confirmations(calls: list[GatedCall], task: dict[str, Any]) -> dict[str
     request = hitl_request([action_request(c.name, c.args, CONFIRM_REQUEST.format(action=f"{c.name}({_fmt(c.args)})"))
                             for c in calls], [CONFIRMATION_DECISIONS] * len(calls),
                            kind="confirmation", task_id=task["id"])
-    for call in calls:
+    for call, asked in zip(calls, request["action_requests"]):
         emit("intervention", task_id=task["id"], mechanism="confirm_before_write", action="confirm_requested",
-             tool=call.name, args=call.args, message=request["action_requests"][calls.index(call)]["description"])
+             tool=call.name, args=call.args, message=asked["description"])
     answers = ask_human(request)
     results = {}
     for call, answer in zip(calls, answers):
