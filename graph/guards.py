@@ -7,10 +7,8 @@ re-runs the node on resume.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from taskwarden.agents.prompts import (
     FIND_WITH,
@@ -21,7 +19,7 @@ from taskwarden.agents.prompts import (
 )
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord
-from taskwarden.tools.executor import GatedCall
+from taskwarden.tools.executor import GatedCall, call_key, format_args
 from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
 
@@ -81,13 +79,6 @@ def repeated_failure(call: GatedCall, attempt_actions: list[ActionRecord], role:
             error = action["summary"].split(" -> ", 1)[-1][:300]
             return Block("loop_recovery",
                          REPEATED_FAILURE_OBSERVATION.format(error=error, tools=", ".join(role.tools) or "none"),
-                         f"blocked a repeat of a failed call: {call.name}({_fmt(call.args)})")
+                         f"blocked a repeat of a failed call: {call.name}({format_args(call.args)})")
     return None
 
-
-def call_key(tool: str, args: dict[str, Any]) -> str:
-    return f"{tool}:{json.dumps(args, sort_keys=True, default=str)}"
-
-
-def _fmt(args: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in args.items())

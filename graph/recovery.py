@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from taskwarden.graph.state import ActionRecord
+from taskwarden.tools.executor import call_key
 
 _FILLER = re.compile(r"^(ok(ay)?|sure|done|got it|understood|i will\b.*|let me\b.*|i'll\b.*|one moment\b.*|"
                      r"working on it\b.*)[.!\s]*$", re.IGNORECASE)
@@ -35,10 +36,8 @@ def non_answer(content: Any, tools: list[str]) -> str | None:
 
 def progress_made(actions: list[ActionRecord], earlier: list[ActionRecord]) -> bool:
     """Whether `actions` (one step's) include a successful call not made before in the attempt."""
-    seen = {(a["tool"], json.dumps(a["args"], sort_keys=True, default=str)) for a in earlier
-            if a["outcome"] in ("executed", "replayed")}
-    return any(a["outcome"] in ("executed", "replayed")
-               and (a["tool"], json.dumps(a["args"], sort_keys=True, default=str)) not in seen for a in actions)
+    seen = {call_key(a["tool"], a["args"]) for a in earlier if a["outcome"] in ("executed", "replayed")}
+    return any(a["outcome"] in ("executed", "replayed") and call_key(a["tool"], a["args"]) not in seen for a in actions)
 
 
 def loop_interventions(interventions: list[dict[str, Any]]) -> int:

@@ -13,6 +13,7 @@ from taskwarden.agents.prompts import MISMATCH_FEEDBACK, UNASKED_WRITE_FEEDBACK
 from taskwarden.graph.guards import asked_for
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import TaskRecord
+from taskwarden.tools.executor import format_args
 from taskwarden.tools.registry import ToolRegistry, ToolSpec
 
 
@@ -50,7 +51,7 @@ def check_effects(task: TaskRecord, registry: ToolRegistry, reliability: Reliabi
             continue
         if problem == UNVERIFIABLE:
             continue
-        feedback = MISMATCH_FEEDBACK.format(tool=spec.name, args=_fmt(action["args"]), problem=problem)
+        feedback = MISMATCH_FEEDBACK.format(tool=spec.name, args=format_args(action["args"]), problem=problem)
         notes.append({"mechanism": "verify_after_write", "action": "mismatch", "tool": spec.name, "message": feedback})
         return EffectCheck("escalate" if spec.risk == "irreversible" else "revise", feedback, tuple(notes))
     return EffectCheck(None, "", tuple(notes))
@@ -71,6 +72,3 @@ def verify_effect(spec: ToolSpec, args: dict[str, Any], result: str) -> str | No
         return f"the check failed: {type(exc).__name__}: {exc}"
     return UNVERIFIABLE
 
-
-def _fmt(args: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in args.items())

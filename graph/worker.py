@@ -42,7 +42,15 @@ from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord, WorkerInput, WorkerOutput, WorkerState
 from taskwarden.graph.usage import add_usage, usage_of_call
 from taskwarden.graph.workflow import Workflow
-from taskwarden.tools.executor import GatedCall, ToolExecution, execute, gate_call, idempotency_key, validate_args
+from taskwarden.tools.executor import (
+    GatedCall,
+    ToolExecution,
+    execute,
+    format_args,
+    gate_call,
+    idempotency_key,
+    validate_args,
+)
 from taskwarden.tools.grounding import Evidence
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 
@@ -99,14 +107,15 @@ def build_worker_graph(engine: Engine) -> Any:
         role = workflow.role(state["task"]["role"])
         nudge: list[HumanMessage] = []
         steps = (state.get("usage") or {}).get("steps", 0)
-        if reliability.loop_recovery and steps - state.get("progress_step", 0) >= reliability.max_steps_without_progress:
-            reason = f"{steps - state.get('progress_step', 0)} model calls without a new tool result"
+        idle = steps - state.get("progress_step", 0)
+        if reliability.loop_recovery and idle >= reliability.max_steps_without_progress:
+            reason = f"{idle} model calls without a new tool result"
             if loop_interventions(state.get("interventions", [])):
                 return stalled(state, reason)
             done = "; ".join(a["summary"][:120] for a in state.get("actions", [])
                              if a["outcome"] in ("executed", "replayed")) or "nothing yet"
-            nudge = [HumanMessage(content=NO_PROGRESS_REMINDER.format(steps=steps - state.get("progress_step", 0),
-                                                                      done=done, tools=", ".join(role.tools)))]
+            nudge = [HumanMessage(content=NO_PROGRESS_REMINDER.format(steps=idle, done=done,
+                                                                      tools=", ".join(role.tools)))]
             intervened = intervention(state, "loop_recovery", "corrected", f"no progress: {reason}")
         model = provider.get("worker", context)
         specs = workflow.registry.for_role(role)
@@ -180,7 +189,7 @@ def build_worker_graph(engine: Engine) -> Any:
                                             status="error" if outcome in ("refused", "error", "invalid", "blocked")
                                             else "success"))
                 actions.append(ActionRecord(tool=call.name, args=args, outcome=outcome,
-                                            summary=f"{call.name}({_fmt(args)}) -> {outcome}: {observation[:300]}",
+                                            summary=f"{call.name}({format_args(args)}) -> {outcome}: {observation[:300]}",
                                             **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {}),
                                             **({"observation": observation} if outcome in ("executed", "replayed")
                                                else {})))
@@ -294,7 +303,7 @@ def _describe_failure(error: dict[str, Any]) -> str:
     attempts = error.get("attempts", 1)
     history = "; ".join(f"#{i} {e[:300]}" for i, e in enumerate(error.get("errors", []), 1))
     plural = "s" if attempts != 1 else ""
-    return f"{error['tool']}({_fmt(error.get('args', {}))}) failed after {attempts} attempt{plural}: {history}"
+    return f"{error['tool']}({format_args(error.get('args', {}))}) failed after {attempts} attempt{plural}: {history}"
 
 
 def route_after_run_tools(state: WorkerState) -> Literal["call_model", "finish"]:
@@ -362,9 +371,6 @@ def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thr
     return ran.outcome, ran.observation + note, args, ran
 
 
-def _fmt(args: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in args.items())
-
 
 def worker_evidence(state: WorkerState) -> Evidence:
     """The request and conversation, and every successful tool result this run has seen so far."""
@@ -402,7 +408,7 @@ def _ask_confirmations(calls: list[GatedCall], task: dict[str, Any]) -> dict[str
     """Ask the requester to confirm these calls (one interrupt); returns ``{call_id: {confirmed, message}}``."""
     if not calls:
         return {}
-    request = hitl_request([action_request(c.name, c.args, CONFIRM_REQUEST.format(action=f"{c.name}({_fmt(c.args)})"))
+    request = hitl_request([action_request(c.name, c.args, CONFIRM_REQUEST.format(action=f"{c.name}({format_args(c.args)})"))
                             for c in calls], [CONFIRMATION_DECISIONS] * len(calls),
                            kind="confirmation", task_id=task["id"])
     for call, asked in zip(calls, request["action_requests"]):

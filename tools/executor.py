@@ -62,6 +62,16 @@ def gate_call(call: dict[str, Any], role: Role, registry: ToolRegistry, gate: Po
     return GatedCall(call_id, name, args, spec, gate.check(name, args))
 
 
+def format_args(args: dict[str, Any]) -> str:
+    """``a='x', b=2``: a call's arguments as they appear in summaries, reviews and feedback."""
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())
+
+
+def call_key(tool: str, args: dict[str, Any]) -> str:
+    """What makes two calls "the same": the tool and its canonical (sorted) arguments."""
+    return f"{tool}:{json.dumps(args, sort_keys=True, default=str)}"
+
+
 def idempotency_key(thread_id: str, task_id: str, tool: str, args: dict[str, Any]) -> str:
     """Derived from the run, the task and the call's content (tool + canonical arguments).
 
