@@ -5,8 +5,8 @@
 Grammar sampling goes through ``fast_grammar`` (top candidates first) unless
 ``--no-fast-grammar`` is given.
 
-Some builds compiled with ``-march=native`` on AMX-capable CPUs crash with SIGILL
-inside ggml's AMX matmul (seen in Firecracker VMs).  Extra buffer types (AMX,
+Some builds compiled with ``-march=native`` on AMX-capable CPUs crash inside ggml's AMX
+matmul (SIGILL seen in Firecracker VMs; SIGSEGV with llama-cpp-python 0.3.36).  Extra buffer types (AMX,
 weight repacking) are what route matmuls there; ``--no-extra-bufts`` loads the
 weights into plain CPU buffers instead.  ``server.py`` adds the flag after such a
 crash and remembers it in ``data_home()/model/runtime.json``.

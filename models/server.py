@@ -174,8 +174,13 @@ def runtime_path() -> Path:
     return state_dir() / "runtime.json"
 
 
+_CRASH_SIGNALS = frozenset({signal.SIGILL, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE})
+"""How ggml's AMX/repack kernels die on CPUs (or VMs) that advertise AMX but fault in it: SIGILL with
+some builds, SIGSEGV with llama-cpp-python 0.3.36 (measured on a Xeon with AMX in a VM)."""
+
+
 def extra_buffers_allowed() -> bool:
-    """False once a server on this machine died of SIGILL with llama.cpp's extra (AMX/repack) buffers on."""
+    """False once a server on this machine crashed (SIGILL, SIGSEGV...) with llama.cpp's extra (AMX/repack) buffers on."""
     try:
         return bool(json.loads(runtime_path().read_text()).get("extra_bufts", True))
     except (OSError, ValueError):
@@ -237,9 +242,10 @@ def _start(model_path: Path, preferred_port: int | None, timeout: float) -> str:
             )
             return base_url
         last_error = outcome
-        if proc.returncode == -signal.SIGILL and extra_bufts:
+        if extra_bufts and proc.returncode is not None and -proc.returncode in _CRASH_SIGNALS:
             extra_bufts = False  # ggml's AMX/repack path faults on this CPU: retry on plain buffers
-            runtime_path().write_text(json.dumps({"extra_bufts": False, "reason": "SIGILL with extra buffers"}))
+            crash = signal.Signals(-proc.returncode).name
+            runtime_path().write_text(json.dumps({"extra_bufts": False, "reason": f"{crash} with extra buffers"}))
             continue
         if "address already in use" not in outcome.lower():
             break

@@ -145,11 +145,13 @@ def test_port_race_retries_on_another_port(scripted_start, tmp_path):
     assert json.loads(server.state_path().read_text())["port"] == 50001
 
 
-def test_sigill_with_extra_buffers_retries_without_and_remembers(scripted_start, tmp_path):
-    fake = scripted_start([("killed by signal 4", -signal.SIGILL), ("ok", None)])
+@pytest.mark.parametrize("crash", [signal.SIGILL, signal.SIGSEGV])
+def test_a_crash_with_extra_buffers_retries_without_and_remembers(scripted_start, tmp_path, crash):
+    fake = scripted_start([(f"killed by signal {int(crash)}", -crash), ("ok", None)])
     server._start(tmp_path / "m.gguf", preferred_port=None, timeout=1)
     assert [extra for _, extra in fake.spawned] == [True, False]
     assert server.extra_buffers_allowed() is False
+    assert crash.name in json.loads(server.runtime_path().read_text())["reason"]
     assert "--no-extra-bufts" in server.server_command(tmp_path / "m.gguf", 1, server.extra_buffers_allowed())
 
 
