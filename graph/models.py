@@ -26,6 +26,8 @@ class ModelProvider:
         self.workflow_specs = dict(workflow_specs or {})
         self.workflow_redact = check_level(workflow_redact)
         self._cache: dict[str, BaseChatModel] = {}
+        self._wrapped: dict[tuple[int, str, bytes], tuple[BaseChatModel, Any]] = {}
+        """(id(model), level, key) -> (model, the model as `get` gives it); the model is kept alive here."""
         self._lock = threading.Lock()
 
     def spec_for(self, role: str, context: Context) -> str:
@@ -45,9 +47,17 @@ class ModelProvider:
         return check_level(context.redact or self.workflow_redact)
 
     def get(self, role: str, context: Context) -> BaseChatModel | RedactingChatModel:
-        """The role's model as the engine calls it: redacting at the run's level (itself for ``off``)."""
+        """The role's model as the engine calls it: redacting at the run's level (itself for ``off``).
+
+        The wrapper is made once per model, level and key, so what it derives (tools or an output
+        schema bound) is reused on later steps."""
         level = self.redaction_for(context)
-        return redacting(self.model(role, context), level, pseudonym_key() if level == "pii" else b"")
+        model, key = self.model(role, context), pseudonym_key() if level == "pii" else b""
+        cache_key = (id(model), level, key)
+        entry = self._wrapped.get(cache_key)
+        if entry is None or entry[0] is not model:
+            entry = self._wrapped[cache_key] = (model, redacting(model, level, key))
+        return entry[1]
 
     def model(self, role: str, context: Context) -> BaseChatModel:
         """The role's model itself, unwrapped."""

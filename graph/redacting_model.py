@@ -104,14 +104,26 @@ class RedactingRunnable(Runnable[LanguageModelInput, Any]):
 class RedactingChatModel(RedactingRunnable):
     """A chat model whose every call sees redacted messages and whose replies come back restored.
 
-    `bind_tools` and `with_structured_output` give redacting runnables too; everything else is the
-    wrapped model's (``wrapped.model_name``)."""
+    `bind_tools` and `with_structured_output` give redacting runnables too (made once per set of
+    arguments: the engine asks for the same ones on every step); everything else is the wrapped
+    model's (``wrapped.model_name``)."""
+
+    def __init__(self, bound: Runnable, level: str, key: bytes = b"") -> None:
+        super().__init__(bound, level, key)
+        self._derived = _Derived()
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> RedactingRunnable:
-        bound = self.bound.bind_tools(tools, **kwargs)  # type: ignore[attr-defined]
-        return RedactingRunnable(bound, self.level, self.key)
+        tools = list(tools)
+        return self._derived.get(("tools", *map(id, tools)), tools, kwargs, lambda: RedactingRunnable(
+            self.bound.bind_tools(tools, **kwargs), self.level, self.key),  # type: ignore[attr-defined]
+            cacheable=not any(isinstance(tool, dict) for tool in tools))
 
     def with_structured_output(self, schema: Any, **kwargs: Any) -> RedactingRunnable:
+        return self._derived.get(("schema", id(schema)), schema, kwargs,
+                                 lambda: self._with_structured_output(schema, **kwargs),
+                                 cacheable=not isinstance(schema, dict))
+
+    def _with_structured_output(self, schema: Any, **kwargs: Any) -> RedactingRunnable:
         shown, schema_json = schema, None
         original = _json_schema(schema) if self.level == "pii" else None
         if original is not None:
@@ -127,6 +139,32 @@ class RedactingChatModel(RedactingRunnable):
         if name.startswith("__") or "bound" not in self.__dict__:
             raise AttributeError(name)
         return getattr(self.__dict__["bound"], name)
+
+
+class _Derived:
+    """Runnables derived from one model (tools or a schema bound), by what they were derived from.
+
+    Keyed by the identity of the tools or schema (kept alive here, so an id is never reused while
+    its entry exists) and the keyword arguments. Not cached: tools or a schema given as dicts (the
+    caller may change them) and arguments that cannot be hashed."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._entries: dict[Any, tuple[Any, RedactingRunnable]] = {}
+        self._size = size
+
+    def get(self, key: tuple, pinned: Any, kwargs: dict[str, Any], make: Any, *, cacheable: bool) -> RedactingRunnable:
+        if not cacheable:
+            return make()
+        try:
+            full = (*key, *sorted(kwargs.items()))
+            entry = self._entries.get(full)
+        except TypeError:  # an unhashable argument
+            return make()
+        if entry is None:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            entry = self._entries[full] = (pinned, make())
+        return entry[1]
 
 
 def redacting(model: Any, level: str, key: bytes = b"") -> Any:
@@ -150,12 +188,15 @@ def hide_messages(messages: list[BaseMessage], call: ModelRedaction) -> list[Bas
 
 
 def _hide_message(message: BaseMessage, call: ModelRedaction) -> BaseMessage:
+    """The message as the model may see it; the message itself when redaction changed nothing (most do)."""
     update: dict[str, Any] = {"content": _content(message.content, call.hide)}
     if message.additional_kwargs:
         update["additional_kwargs"] = call.hide(message.additional_kwargs)
     if isinstance(message, AIMessage):
         update["tool_calls"] = [{**c, "args": call.hide(c["args"])} for c in message.tool_calls]
         update["invalid_tool_calls"] = [{**c, "args": call.hide(c.get("args"))} for c in message.invalid_tool_calls]
+    if all(value == getattr(message, key) for key, value in update.items()):
+        return message
     return message.model_copy(update=update)
 
 

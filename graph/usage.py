@@ -43,8 +43,8 @@ def empty_usage() -> dict[str, float]:
 def add_usage(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
     """Reducer: sums usage; an update carrying ``__reset__`` replaces it (a new run on the thread)."""
     right = right or {}
-    base = empty_usage() if right.get(RESET) else {**empty_usage(), **(left or {})}
-    return {key: base[key] + right.get(key, 0) for key in USAGE_KEYS}
+    base = {} if right.get(RESET) or left is None else left
+    return {key: base.get(key, 0) + right.get(key, 0) for key in USAGE_KEYS}
 
 
 def usage_of_call(message: AIMessage, seconds: float = 0.0) -> dict[str, Any]:
@@ -88,7 +88,8 @@ class Budgets:
                 raise ValueError(f"budget {item.name} must be positive, got {getattr(self, item.name)!r}")
 
     def with_overrides(self, **overrides: Any) -> Budgets:
-        return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(self, **given) if given else self  # frozen: no overrides (most runs), no copy
 
     def scaled(self, factor: int) -> Budgets:
         """The budgets after a reviewer granted `factor - 1` extensions."""
@@ -99,11 +100,14 @@ class Budgets:
 
     def exhausted_by(self, usage: dict[str, Any]) -> str | None:
         """Why `usage` has run out of this budget, or None."""
+        steps, cost, seconds = usage.get("steps", 0), usage.get("cost_usd", 0), usage.get("seconds", 0)
         tokens = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
-        checks = [
-            (usage.get("steps", 0) >= self.max_steps, f"step budget spent ({usage.get('steps', 0)}/{self.max_steps} model calls)"),
-            (tokens >= self.max_tokens, f"token budget spent ({tokens}/{self.max_tokens})"),
-            (usage.get("cost_usd", 0) >= self.max_cost_usd, f"cost budget spent (${usage.get('cost_usd', 0):.4f}/${self.max_cost_usd:.2f})"),
-            (usage.get("seconds", 0) >= self.max_wall_seconds, f"time budget spent ({usage.get('seconds', 0):.0f}s/{self.max_wall_seconds:.0f}s)"),
-        ]
-        return next((reason for hit, reason in checks if hit), None)
+        if steps >= self.max_steps:
+            return f"step budget spent ({steps}/{self.max_steps} model calls)"
+        if tokens >= self.max_tokens:
+            return f"token budget spent ({tokens}/{self.max_tokens})"
+        if cost >= self.max_cost_usd:
+            return f"cost budget spent (${cost:.4f}/${self.max_cost_usd:.2f})"
+        if seconds >= self.max_wall_seconds:
+            return f"time budget spent ({seconds:.0f}s/{self.max_wall_seconds:.0f}s)"
+        return None

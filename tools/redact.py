@@ -47,6 +47,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, get_args
 
 KINDS = ("SECRET", "CARD", "EMAIL", "PHONE")
@@ -68,7 +69,9 @@ _SECRET_KEY = re.compile(r"(?i)(?:^|[_-])(?:api[_-]?key|apikey|secret|password|p
                          r"private[_-]?key|authorization|credentials?)$")
 """A mapping key whose (text) value is a secret whatever it looks like: ``{"password": "hunter2"}``."""
 
-_CARD = re.compile(r"(?<!\w)\d(?:[ -]?\d){12,18}(?!\w)")
+_CARD = re.compile(r"\d(?<!\w\d)(?:[ -]?\d){12,18}(?!\w)")
+"""A digit not after a word character, then 12 to 18 more (the lookbehind comes after the first digit
+so that the regex engine only tries positions holding a digit: same matches, a third of the time)."""
 _ISSUER = re.compile(r"4|5|6|3(?:0[0-59]|[4-9])|2(?:22[1-9]|2[3-9]|[3-6]|7[01]|720)")
 _ID_GROUP_BEFORE = re.compile(r"[0-9A-Fa-f]{4}-$")
 _ID_GROUP_AFTER = re.compile(r"-[0-9A-Fa-f]{4}")
@@ -149,7 +152,7 @@ def _secrets(text: str) -> Iterable[tuple[int, int]]:
     lower = text.lower()
     if "bearer" in lower:
         yield from (m.span(1) for m in _BEARER.finditer(text))
-    if "pass" in lower or "pwd" in lower:
+    if "passw" in lower or "pwd" in lower:  # password / passwd / pwd
         yield from (m.span(1) for m in _PASSWORD.finditer(text))
     if any(hint in lower for hint in _KEY_HINTS):
         yield from (m.span(1) for m in _KEYED_VALUE.finditer(text) if _random_looking(m.group(1)))
@@ -282,14 +285,9 @@ class Redactor:
 
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings in text order; on overlap the earlier kind in `KINDS` wins."""
-        taken: list[Finding] = []
-        for kind in KINDS:
-            if kind not in self.kinds:
-                continue
-            for start, end in sorted(set(_DETECTORS[kind](text))):
-                if all(end <= f.start or start >= f.end for f in taken):
-                    taken.append(Finding(kind, start, end, text[start:end]))
-        return sorted(taken, key=lambda f: f.start)
+        if len(text) > _FIND_CACHE_CHARS:
+            return _find(self.kinds, text)
+        return list(_find_cached(self.kinds, text))
 
     def mask(self, text: str) -> Redacted:
         """Replace each finding with ``[KIND]``."""
@@ -349,6 +347,28 @@ class Redactor:
             return item
 
         return walk(value), dict(counts)
+
+
+def _find(kinds: tuple[str, ...], text: str) -> list[Finding]:
+    taken: list[Finding] = []
+    for kind in KINDS:
+        if kind not in kinds:
+            continue
+        for start, end in sorted(set(_DETECTORS[kind](text))):
+            if all(end <= f.start or start >= f.end for f in taken):
+                taken.append(Finding(kind, start, end, text[start:end]))
+    return sorted(taken, key=lambda f: f.start)
+
+
+@lru_cache(maxsize=512)
+def _find_cached(kinds: tuple[str, ...], text: str) -> tuple[Finding, ...]:
+    # The same texts are redacted again and again: every model call of a run resends the system
+    # prompt, the request and the conversation so far, and the audit trail records them too.
+    return tuple(_find(kinds, text))
+
+
+_FIND_CACHE_CHARS = 8192
+"""Longer texts are searched every time (the cache holds at most 512 texts of up to this length)."""
 
 
 def _walk(value: Any, on_text: Callable[[str], str]) -> Any:
