@@ -90,6 +90,9 @@ LOOK_BEFORE_ACT_PLAN_RULE = """
 UNGROUNDED_OBSERVATION = ("Not run: {tool} was blocked: {problems}. {how} Then call {tool} again with the values "
                           "the tools report, or, if the record cannot be found, give your final answer saying so.")
 FIND_WITH = "Look it up first with: {tools}."
+NAMED_RECORD_FIRST = ("Not run: the request names {named}, not {value}. Look up what the request names first: call "
+                      "{tool} with {argument}={first!r}. If it is not found, say so in your final answer; never use "
+                      "another record instead.")
 NO_READ_TOOL = "You have no tool that can look it up; it must come from the request or the earlier tasks' tool results."
 
 NOT_ASKED_OBSERVATION = ("Not run: the request does not ask for what {tool} does, so nothing is changed. Do not "

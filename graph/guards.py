@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from taskwarden.agents.prompts import (
     FIND_WITH,
+    NAMED_RECORD_FIRST,
     NO_READ_TOOL,
     NOT_ASKED_OBSERVATION,
     REPEATED_FAILURE_OBSERVATION,
@@ -20,7 +21,7 @@ from taskwarden.agents.prompts import (
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord
 from taskwarden.tools.executor import GatedCall, call_key, format_args
-from taskwarden.tools.grounding import Evidence, check_grounding
+from taskwarden.tools.grounding import Evidence, check_grounding, substituted_lookup
 from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
 
 FAILED_OUTCOMES = ("error", "refused", "invalid", "blocked", "rejected")
@@ -45,7 +46,7 @@ def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliabili
         if block:
             return block
     if not call.spec.has_side_effects:
-        return None
+        return named_record_first(call, evidence, attempt_actions) if reliability.look_before_act else None
     if reliability.nothing_asked and not asked_for(call.spec, request):
         return Block("nothing_asked", NOT_ASKED_OBSERVATION.format(tool=call.name),
                      f"blocked {call.name}: the request does not ask for it")
@@ -61,6 +62,21 @@ def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliabili
     return None
 
 
+def named_record_first(call: GatedCall, evidence: Evidence, attempt_actions: list[ActionRecord]) -> Block | None:
+    """Look before you act, for reads: the record the request names is looked up before any other of its kind
+    (a small model asked about P9999 otherwise reads the customer's P1001 and goes on about that)."""
+    assert call.spec is not None
+    tried = [*evidence.observations, *(format_args(a["args"]) for a in attempt_actions)]
+    found = substituted_lookup(call.spec, call.args, evidence.request, tried)
+    if found is None:
+        return None
+    argument, value, named = found
+    observation = NAMED_RECORD_FIRST.format(named=", ".join(named), value=value, tool=call.name, argument=argument,
+                                            first=named[0])
+    return Block("look_before_act", observation, f"blocked {call.name}: {argument} {value!r} instead of the "
+                                                 f"requested {', '.join(named)}")
+
+
 def asked_for(spec: ToolSpec, request: str) -> bool:
     """Whether the request expresses the tool's declared intent (always, when it declares none)."""
     return spec.intent is None or re.search(spec.intent, request, re.IGNORECASE) is not None
@@ -69,13 +85,14 @@ def asked_for(spec: ToolSpec, request: str) -> bool:
 def repeated_failure(call: GatedCall, attempt_actions: list[ActionRecord], role: Role) -> Block | None:
     """A call identical (tool and arguments) to one that failed in this attempt, with nothing learned since.
 
-    A call that ran successfully in between (e.g. the lookup a blocked write asked for) may change
-    the answer, so the same call after it is a retry, not a loop."""
+    Another call that ran in between (e.g. the lookup a blocked call asked for, even one that failed)
+    may change the answer, so the same call after it is a retry, not a loop."""
     key = call_key(call.name, call.args)
     for action in reversed(attempt_actions):
-        if action["outcome"] in ("executed", "replayed"):
+        same = call_key(action["tool"], action["args"]) == key
+        if action["outcome"] in ("executed", "replayed") or (action["outcome"] == "error" and not same):
             return None
-        if call_key(action["tool"], action["args"]) == key and action["outcome"] in FAILED_OUTCOMES:
+        if same and action["outcome"] in FAILED_OUTCOMES:
             error = action["summary"].split(" -> ", 1)[-1][:300]
             return Block("loop_recovery",
                          REPEATED_FAILURE_OBSERVATION.format(error=error, tools=", ".join(role.tools) or "none"),

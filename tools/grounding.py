@@ -113,6 +113,26 @@ def _check_value(name: str, value: str, rule: GroundRule, evidence: Evidence, gr
     return None
 
 
+def substituted_lookup(spec: ToolSpec, args: dict[str, Any], request: str,
+                       tried: Iterable[str]) -> tuple[str, str, list[str]] | None:
+    """A read of another record than the one the request names, before the named one was looked at.
+
+    Returns (argument, value, the request's values of that shape) or None. `tried` are the argument
+    values of the run's earlier calls and its tool results: once the named record has been looked
+    up (found or not), other reads are allowed (a list of the customer's orders, say)."""
+    tried = [t for t in tried if t]
+    for name, rule in rules_for(spec).items():
+        value = str(args.get(name) or "").strip()
+        if rule == "free" or not value:
+            continue
+        named = named_in_request(value, request)
+        if not named or value.lower() in {n.lower() for n in named}:
+            continue
+        if not any(mentions(text, n) for n in named for text in tried):
+            return name, value, named
+    return None
+
+
 def mentions(text: str, value: str) -> bool:
     """Whether `value` occurs in `text` as a whole token (case-insensitive)."""
     if not value or not text:

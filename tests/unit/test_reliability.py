@@ -19,7 +19,14 @@ from taskwarden.graph.context import Context
 from taskwarden.graph.reliability import MECHANISMS, Reliability
 from taskwarden.graph.workflow import Workflow
 from taskwarden.testing import ScriptedChatModel, call, say
-from taskwarden.tools.grounding import Evidence, check_grounding, infer_rule, named_in_request, rules_for
+from taskwarden.tools.grounding import (
+    Evidence,
+    check_grounding,
+    infer_rule,
+    named_in_request,
+    rules_for,
+    substituted_lookup,
+)
 from taskwarden.tools.ledger import Ledger
 from taskwarden.tools.registry import Role, tool_spec
 from taskwarden.workflows.refunds.workflow import refund_desk
@@ -96,6 +103,14 @@ def test_a_value_is_grounded_by_a_whole_token_not_a_substring():
     assert problem.describe().startswith("ungrounded order_id 'W000001'")
 
 
+def test_a_read_of_another_record_waits_until_the_named_one_was_looked_up():
+    spec = tool("check_it", "purchase_id")
+    assert substituted_lookup(spec, {"purchase_id": "P1001"}, "refund P9999", []) == ("purchase_id", "P1001", ["P9999"])
+    assert substituted_lookup(spec, {"purchase_id": "P1001"}, "refund P9999", ["purchase_id='P9999'"]) is None
+    assert substituted_lookup(spec, {"purchase_id": "P9999"}, "refund P9999", []) is None
+    assert substituted_lookup(spec, {"purchase_id": "P1001"}, "refund my desk", []) is None  # nothing named
+
+
 def test_the_record_the_request_names_wins_over_one_the_model_saw():
     assert named_in_request("P1001", "alice here: refund P9999 please") == ["P9999"]
     assert named_in_request("1001", "refund 1234") == []  # plain numbers are too common to mean a record
@@ -150,6 +165,27 @@ def test_a_substituted_id_is_blocked_and_nothing_is_refunded(desk, refunds_db, t
         evaluator=passes(2))
     assert refunds_for(refunds_db) == [] and state["status"] == "completed"
     assert "the request names P9999, not P1001" in interventions(events, "grounding")[0]["message"]
+
+
+def test_a_lookup_of_another_record_than_the_one_named_is_sent_to_the_named_one_first(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: asked to refund P9999, the researcher checked the customer's P1001
+    and reported it eligible; the whole run went on about P1001."""
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: please refund order P9999",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="P1001"),
+                call("check_refund_policy", when="call check_refund_policy with purchase_id='P9999'",
+                     purchase_id="P9999"),
+                call("check_refund_policy", when="no purchase with id 'P9999'", purchase_id="P1001"),
+                say("No purchase P9999 exists; Alice's P1001 is a different order.", when='"eligible": true'),
+                call("check_refund_policy", when="(t2)", purchase_id="P9999"),
+                say("No refund: there is no purchase P9999.", when="(t2)")],
+        evaluator=passes(2))
+    assert refunds_for(refunds_db) == [] and state["status"] == "completed"
+    [blocked] = interventions(events, "look_before_act")
+    assert blocked["tool"] == "check_refund_policy" and "'P1001' instead of the requested P9999" in blocked["message"]
+    t1 = state["tasks"]["t1"]["actions"]
+    assert [a["outcome"] for a in t1] == ["blocked", "error", "executed"]  # once P9999 was looked up, others may be
 
 
 def test_a_write_without_a_lookup_is_sent_to_read_first(desk, refunds_db, tmp_path):
