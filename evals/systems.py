@@ -114,7 +114,17 @@ class TaskwardenSystem:
                        model_calls=int(usage.get("steps", 0)), input_tokens=int(usage.get("input_tokens", 0)),
                        output_tokens=int(usage.get("output_tokens", 0)), cost_usd=float(usage.get("cost_usd", 0.0)),
                        seconds=time.perf_counter() - started,
-                       detail={"status": status, **({"disabled": list(context.disable)} if context.disable else {})})
+                       detail={"status": status, "tasks": task_trace(values.get("tasks") or {}),
+                               **({"disabled": list(context.disable)} if context.disable else {})})
+
+
+def task_trace(tasks: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each task did, compactly: the report's evidence for reading a failed case."""
+    return [{"id": task["id"], "role": task["role"], "status": task["status"], "attempts": task["attempts"],
+             "result": str(task.get("result", ""))[:400], "actions": [a["summary"][:240] for a in task["actions"]],
+             **({"escalation": str((task.get("escalation") or {}).get("reason", ""))[:300]}
+                if task.get("escalation") else {})}
+            for task in tasks.values()]
 
 
 def without_mechanism(system: TaskwardenSystem, mechanism: str) -> TaskwardenSystem:
