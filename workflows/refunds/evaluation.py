@@ -137,7 +137,8 @@ def _add_refund(conn: Any, today: date, purchase_id: Any, amount: Any) -> None:
 NOT_REFUNDED = ["not", "unable", "cannot", "can't", "couldn't", "unfortunately", "sorry", "declined", "denied"]
 """Any of these says a request was turned down (answer checks stay lenient for small models)."""
 OUTSIDE_WINDOW = ["30 days", "30-day", "thirty", "window", "period", "days"]
-NOT_FOUND = ["find", "found", "locate", "no record", "no account", "not recognize", "registered", "match"]
+NOT_FOUND = ["find", "found", "locate", "no record", "no account", "not recognize", "registered", "match", "exist",
+             "no such", "unknown"]
 
 ERIN = ["C005", "Erin Park", "erin@example.com"]
 FARID = ["C006", "Farid Haddad", "farid@example.com"]
