@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from taskwarden.agents.prompts import LESSONS_SECTION, ORCHESTRATOR_PROMPT
+from taskwarden.agents.prompts import LESSONS_SECTION, ORCHESTRATOR_PROMPT, REQUIRED_TASK
 from taskwarden.agents.structured import invoke_structured
 from taskwarden.tools.registry import Role
 
@@ -61,19 +61,40 @@ def _has_cycle(plan: Plan) -> bool:
 
 
 def normalize_plan(plan: Plan, roles: list[Role]) -> Plan:
-    """Apply what the workflow declares about roles: their criteria and the roles they come after."""
+    """Apply what the workflow declares about roles: required roles get a task, their criteria, and the
+    roles they come after."""
     by_name = {role.name: role for role in roles}
+    planned = [*plan.tasks, *required_tasks(plan, roles)]
     tasks = []
-    for task in plan.tasks:
+    for task in planned:
         role = by_name.get(task.role)
         if role is None:
             tasks.append(task)
             continue
-        before = [t.id for t in plan.tasks if t.role in role.after and t.id != task.id]
+        before = [t.id for t in planned if t.role in role.after and t.id != task.id]
         depends_on = [*task.depends_on, *(tid for tid in before if tid not in task.depends_on)]
         criteria = list(role.criteria) or task.acceptance_criteria
         tasks.append(task.model_copy(update={"depends_on": depends_on, "acceptance_criteria": criteria}))
     return Plan(tasks=tasks)
+
+
+def required_tasks(plan: Plan, roles: list[Role]) -> list[PlannedTask]:
+    """A task for each required role the plan lacks, in the workflow's role order, with fresh ids."""
+    ids, planned = {task.id for task in plan.tasks}, {task.role for task in plan.tasks}
+    added = []
+    for role in roles:
+        if not role.required or role.name in planned:
+            continue
+        number = len(ids) + 1
+        while f"t{number}" in ids:
+            number += 1
+        task_id = f"t{number}"
+        ids.add(task_id)
+        description = role.description.strip()
+        added.append(PlannedTask(id=task_id, role=role.name,
+                                 description=REQUIRED_TASK.format(role=role.name, description=description),
+                                 acceptance_criteria=list(role.criteria) or [description]))
+    return added
 
 
 def render_roles(roles: list[Role]) -> str:

@@ -17,6 +17,9 @@ Plan the request as a short list of tasks.
 {plan_hint}{lessons}
 Reply with the plan as JSON."""
 
+REQUIRED_TASK = "Do the {role}'s part of this request: {description}"
+"""The description of a task the engine adds for a required role the plan left out."""
+
 LESSONS_SECTION = """
 Lessons from earlier runs:
 {lessons}

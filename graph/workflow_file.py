@@ -9,7 +9,7 @@ required)::
     instructions: ...
     roles:
       - {name: researcher, description: ..., tools: [lookup_customer], instructions: ...,
-         criteria: [...], after: [...], must_call: [...]}
+         criteria: [...], after: [...], must_call: [...], required: bool}
     tools:                                   # import paths: "module:function" or "module:factory()"
       - my_package.tools:send_email          # a function (its docstring describes it), a tool or a ToolSpec
       - import: my_package.tools:crm_tools()  # a factory returning ToolSpec(s), called with `args`
@@ -91,6 +91,7 @@ class RoleSpec(_Spec):
     criteria: list[str] = []
     after: list[str] = []
     must_call: list[str] = []
+    required: bool = False
 
 
 def _check_intent(value: str | None) -> str | None:
@@ -317,7 +318,8 @@ def read_spec(path: Path) -> WorkflowSpec:
 
 def _role(role: RoleSpec) -> Role:
     return Role(role.name, role.description, tuple(role.tools), instructions=role.instructions,
-                criteria=tuple(role.criteria), after=tuple(role.after), must_call=tuple(role.must_call))
+                criteria=tuple(role.criteria), after=tuple(role.after), must_call=tuple(role.must_call),
+                required=role.required)
 
 
 def _policies(spec: PoliciesSpec) -> list[PolicyRule]:

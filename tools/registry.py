@@ -105,6 +105,9 @@ class Role:
     """Roles whose tasks must finish first: the engine adds those dependencies to every plan."""
     must_call: tuple[str, ...] = ()
     """Tools a task of this role must have run before its answer counts (e.g. `draft_reply`)."""
+    required: bool = False
+    """Every plan has a task of this role (e.g. the reply to the customer): the engine adds one to a plan
+    that lacks it (small models plan the first step of a pipeline and stop)."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():

@@ -54,9 +54,9 @@ def invoice_processor(db_path: str | Path | None = None, inbox_dir: str | Path |
         instructions=prompts.INSTRUCTIONS,
         roles=[
             Role("clerk", prompts.CLERK, ("list_inbox", "read_invoice", "get_purchase_order"),
-                 instructions=prompts.CLERK_STEPS, criteria=prompts.CLERK_CRITERIA),
+                 instructions=prompts.CLERK_STEPS, criteria=prompts.CLERK_CRITERIA, required=True),
             Role("payer", prompts.PAYER, ("match_invoice", "schedule_payment", "flag_exception"),
-                 instructions=prompts.PAYER_STEPS, criteria=prompts.PAYER_CRITERIA, after=("clerk",)),
+                 instructions=prompts.PAYER_STEPS, criteria=prompts.PAYER_CRITERIA, after=("clerk",), required=True),
         ],
         tools=invoice_tools(desk),
         policies=[

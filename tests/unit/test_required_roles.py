@@ -1,0 +1,75 @@
+"""Required roles: a plan that leaves out a role the workflow always needs gets a task for it.
+
+Measured on the embedded model: the vulnerability watch planned only the analyst's task, so no report
+was written and nobody was notified, and the run ended `completed`."""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from scripts import TODAY, passes, plan
+from taskwarden.agents.orchestrator import Plan, PlannedTask, normalize_plan
+from taskwarden.graph import build_workflow
+from taskwarden.graph.workflow_file import RoleSpec, _role
+from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.tools.ledger import Ledger
+from taskwarden.tools.registry import Role
+
+ROLES = [Role("reader", "reads the record.", ("read",), required=True, criteria=("states the record",)),
+         Role("fixer", "fixes the record when asked.", ("fix",)),
+         Role("writer", "writes the reply.", ("reply",), required=True, after=("reader", "fixer"))]
+
+
+def test_missing_required_roles_get_a_task_in_role_order_after_their_dependencies():
+    planned = Plan(tasks=[PlannedTask(id="t1", description="Fix it", role="fixer", acceptance_criteria=["fixed"])])
+    tasks = normalize_plan(planned, ROLES).tasks
+    assert [(t.id, t.role) for t in tasks] == [("t1", "fixer"), ("t2", "reader"), ("t3", "writer")]
+    reader, writer = tasks[1], tasks[2]
+    assert reader.acceptance_criteria == ["states the record"]  # the role's criteria
+    assert writer.acceptance_criteria == ["writes the reply."]  # none declared: its description
+    assert "writer's part of this request: writes the reply." in writer.description
+    assert writer.depends_on == ["t1", "t2"]
+
+
+def test_a_plan_with_every_required_role_is_left_as_it_is():
+    planned = Plan(tasks=[PlannedTask(id="a", description="Read", role="reader", acceptance_criteria=["x"]),
+                          PlannedTask(id="b", description="Reply", role="writer", acceptance_criteria=["y"])])
+    assert [t.id for t in normalize_plan(planned, ROLES).tasks] == ["a", "b"]
+
+
+def test_fresh_ids_skip_the_ones_the_planner_used():
+    planned = Plan(tasks=[PlannedTask(id="t2", description="Read", role="reader", acceptance_criteria=["x"])])
+    assert [t.id for t in normalize_plan(planned, ROLES).tasks] == ["t2", "t3"]
+
+
+def test_workflow_files_declare_required_roles():
+    role = _role(RoleSpec(name="writer", description="writes", tools=["reply"], required=True))
+    assert role.required is True
+
+
+def test_the_vulnerability_watch_writes_its_report_when_the_planner_stops_after_the_analysis(tmp_path):
+    from taskwarden.workflows.vulnwatch.workflow import vulnerability_watch
+
+    workflow = vulnerability_watch(tmp_path / "vulnwatch", today=lambda: TODAY)
+    report = "# Vulnerability report 2026-W01\n\nA quiet week: no advisory affects us.\n"
+    models = {
+        "orchestrator": ScriptedChatModel(script=[plan(("t1", "analyst", "Read and classify last week", ()))]),
+        "worker": ScriptedChatModel(script=[
+            call("read_feed", when="(t1)", week="2026-W01"),
+            say("2026-W01 had no advisories.", when="(t1)"),
+            call("write_report", when="(t2)", week="2026-W01", markdown=report),
+            say("Saved reports/2026-W01.md", when="(t2)"),
+            call("notification_plan", when="(t3)", week="2026-W01"),
+            call("send_message", when="(t3)", channel="#security", text="2026-W01: quiet week, report saved"),
+            say("Notified #security.", when="(t3)")]),
+        "evaluator": ScriptedChatModel(script=passes(3)),
+    }
+    graph = build_workflow(workflow, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "l.db"),
+                           store=None, audit=None)
+    config = {"configurable": {"thread_id": "vw-required"}}
+    out = graph.invoke({"messages": [("user", "Write the weekly vulnerability report for 2026-W01.")]}, config)
+    assert [t["role"] for t in out["plan"]["tasks"]] == ["analyst", "reporter", "notifier"]
+    assert out["status"] == "completed"
+    assert (tmp_path / "vulnwatch" / "reports" / "2026-W01.md").exists()
+    for model in models.values():
+        model.assert_complete()
