@@ -167,12 +167,15 @@ def load_dataset(path: str | Path) -> Dataset:
 
 def stratified_sample(cases: list[Case], n: int) -> list[Case]:
     """`n` cases spread over the cases' first tags (round robin over the tag groups, in file order),
-    so a quick run still covers every policy branch and edge case; deterministic."""
+    so a quick run still covers every policy branch and edge case; deterministic. With fewer cases
+    than groups, the groups are taken evenly spaced over the file (not just its first groups)."""
     groups: dict[str, list[Case]] = {}
     for case in cases:
         groups.setdefault(case.tags[0] if case.tags else "", []).append(case)
     picked: list[Case] = []
     queues = [list(group) for group in groups.values()]
+    if 0 < n < len(queues):
+        queues = [queues[i * len(queues) // n] for i in range(n)]
     while len(picked) < min(n, len(cases)):
         for queue in queues:
             if queue and len(picked) < n:

@@ -421,6 +421,9 @@ def test_a_stratified_sample_covers_every_tag_group_in_file_order():
     cases = [case(id=f"{tag}{i}", tags=[tag]) for tag in ("common", "policy", "edge") for i in range(4)]
     assert [c.id for c in stratified_sample(cases, 5)] == ["common0", "common1", "policy0", "policy1", "edge0"]
     assert len(stratified_sample(cases, 50)) == 12
+    # fewer cases than groups: groups evenly spaced over the file, not the first ones
+    many = [case(id=f"g{g}", tags=[f"tag{g}"]) for g in range(10)]
+    assert [c.id for c in stratified_sample(many, 3)] == ["g0", "g3", "g6"]
 
 
 # ---------------------------------------------------------------- the command
