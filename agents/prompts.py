@@ -101,6 +101,11 @@ NO_READ_TOOL = "You have no tool that can look it up; it must come from the requ
 NOT_ASKED_OBSERVATION = ("Not run: the request does not ask for what {tool} does, so nothing is changed. Do not "
                          "call it again; give your final answer saying why no change was made.")
 
+NOT_FOUND_HINT = (" (not found is a finding, not a failure to retry: if the request's record does not exist, say so "
+                  "in your final answer)")
+"""Appended to a tool's not-found error (a `LookupError`): small models otherwise retry the lookup until their
+step limit."""
+
 REPEATED_FAILURE_OBSERVATION = ("Not run: this exact call already failed in this task ({error}). Repeating it will "
                                 "fail again. Tools you can use: {tools}. Change the arguments based on what the "
                                 "tools reported, use another tool, or give your final answer explaining what failed.")

@@ -86,12 +86,16 @@ def repeated_failure(call: GatedCall, attempt_actions: list[ActionRecord], role:
     """A call identical (tool and arguments) to one that failed in this attempt, with nothing learned since.
 
     Another call that ran in between (e.g. the lookup a blocked call asked for, even one that failed)
-    may change the answer, so the same call after it is a retry, not a loop."""
+    may change the answer, so the same call after it is a retry, not a loop; a successful call that
+    only repeats an earlier one (the same invoice read again) does not."""
     key = call_key(call.name, call.args)
-    for action in reversed(attempt_actions):
+    for index in range(len(attempt_actions) - 1, -1, -1):
+        action = attempt_actions[index]
         same = call_key(action["tool"], action["args"]) == key
-        if action["outcome"] in ("executed", "replayed") or (action["outcome"] == "error" and not same):
+        if action["outcome"] == "error" and not same:
             return None
+        if action["outcome"] in ("executed", "replayed") and not _ran_before(action, attempt_actions[:index]):
+            return None  # re-reading what was already read teaches nothing
         if same and action["outcome"] in FAILED_OUTCOMES:
             error = action["summary"].split(" -> ", 1)[-1][:300]
             return Block("loop_recovery",
@@ -99,3 +103,7 @@ def repeated_failure(call: GatedCall, attempt_actions: list[ActionRecord], role:
                          f"blocked a repeat of a failed call: {call.name}({format_args(call.args)})")
     return None
 
+
+def _ran_before(action: ActionRecord, earlier: list[ActionRecord]) -> bool:
+    key = call_key(action["tool"], action["args"])
+    return any(a["outcome"] in ("executed", "replayed") and call_key(a["tool"], a["args"]) == key for a in earlier)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from taskwarden.agents.prompts import NOT_FOUND_HINT
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 from taskwarden.tools.policy import PolicyDecision, PolicyGate
 from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
@@ -120,6 +121,7 @@ def execute(spec: ToolSpec, args: dict[str, Any], key: str, ledger: Ledger, *,
             raise
 
     errors: list[str] = []
+    last: Exception | None = None
     for attempt_no in range(1, spec.retries + 2):
         try:
             if spec.has_side_effects:
@@ -131,11 +133,19 @@ def execute(spec: ToolSpec, args: dict[str, Any], key: str, ledger: Ledger, *,
             raise
         except Exception as exc:  # a tool's failure is an observation for the model, never a crash of the run
             errors.append(f"{type(exc).__name__}: {exc}")
+            last = exc
             if attempt_no > spec.retries or not is_transient(exc, spec.has_side_effects):
                 break
             sleep(backoff_delay(attempt_no - 1, spec.backoff_s, spec.max_backoff_s, rand))
     count = f"{len(errors)} attempt{'s' if len(errors) > 1 else ''}"
-    return ToolExecution("error", _clip(f"Error from {spec.name} after {count}: {errors[-1]}"), len(errors), tuple(errors))
+    hint = NOT_FOUND_HINT if _not_found(last) else ""
+    return ToolExecution("error", _clip(f"Error from {spec.name} after {count}: {errors[-1]}{hint}"), len(errors),
+                         tuple(errors))
+
+
+def _not_found(exc: Exception | None) -> bool:
+    """A tool saying the record does not exist (`LookupError`, a missing file), not a bug (`KeyError`, `IndexError`)."""
+    return isinstance(exc, (LookupError, FileNotFoundError)) and not isinstance(exc, (KeyError, IndexError))
 
 
 def _clip(text: str) -> str:

@@ -262,6 +262,25 @@ def test_a_repeated_failing_call_is_not_run_again(desk, refunds_db, tmp_path):
     assert "repeat of a failed call" in blocked["message"]
 
 
+def test_re_reading_the_same_record_between_two_failing_lookups_is_still_a_loop(desk, refunds_db, tmp_path):
+    """Measured on the embedded model (invoices): read the invoice, look up its missing PO, read the invoice
+    again, look up the PO again... 33 model calls until the step limits escalated it."""
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: is order P9999 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P9999 can be refunded", ()))],
+        worker=[call("lookup_customer", when="(t1)", email=ALICE),
+                call("check_refund_policy", when="C001", purchase_id="P9999"),
+                call("lookup_customer", when="no purchase with id 'P9999'", email=ALICE),
+                call("check_refund_policy", when="C001", purchase_id="P9999"),
+                say("There is no purchase P9999.", when="already failed in this task")],
+        evaluator=passes(1))
+    outcomes = [a["outcome"] for a in state["tasks"]["t1"]["actions"]]
+    assert outcomes == ["executed", "error", "executed", "blocked"] and state["status"] == "completed"
+    assert "not found is a finding, not a failure to retry" in models["worker"].calls[2].prompt  # the not-found hint
+    [blocked] = interventions(events, "loop_recovery")
+    assert "repeat of a failed call" in blocked["message"]
+
+
 def test_steps_without_progress_get_a_nudge(desk, refunds_db, tmp_path):
     desk.reliability = Reliability(max_steps_without_progress=2)
     state, events, _ = run(

@@ -84,7 +84,13 @@ def test_a_non_transient_error_is_not_retried(ledger, sleeps):
     result = run(tool_spec(body.run, name="lookup", risk="read"), ledger, sleeps)
 
     assert result.outcome == "error" and result.attempts == 1 and body.calls == 1 and sleeps == []
-    assert result.observation == "Error from lookup after 1 attempt: LookupError: no such item"
+    assert result.observation.startswith("Error from lookup after 1 attempt: LookupError: no such item (not found "
+                                         "is a finding, not a failure to retry")
+
+
+def test_a_bug_raising_key_error_gets_no_not_found_hint(ledger, sleeps):
+    result = run(tool_spec(Flaky(KeyError("total")).run, name="lookup", risk="read"), ledger, sleeps)
+    assert result.observation == "Error from lookup after 1 attempt: KeyError: 'total'"
 
 
 @pytest.mark.parametrize("error", [ConnectionError("reset"), TimeoutError("slow"), RuntimeError("boom")])
