@@ -125,6 +125,8 @@ CONFIRM_REQUEST = ("Before I go ahead, please confirm: {action}. Reply yes to co
 UNCONFIRMED_OBSERVATION = ("Not run: the requester did not confirm {tool} ({message}). Do not retry it; say in your "
                            "final answer that nothing was changed and why.")
 
+UNFINISHED_FEEDBACK = "Not finished yet (checked in the system): {problem}"
+
 MISMATCH_FEEDBACK = "Verify after write: {tool}({args}) did not take the intended effect: {problem}"
 
 UNASKED_WRITE_FEEDBACK = ("{tool} changed a record although the request does not ask for it; an unnecessary change "

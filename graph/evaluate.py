@@ -31,7 +31,8 @@ def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
             if task["status"] != "done":
                 continue
             started = time.monotonic()
-            checked = check_effects(task, engine.workflow.registry, reliability, state["request"])
+            checked = check_effects(task, engine.workflow.registry, reliability, state["request"],
+                                    engine.workflow.role(task["role"]).done_check)
             for note in checked.notes:
                 emit("intervention", task_id=task["id"], **note)
             if checked.verdict:

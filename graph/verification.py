@@ -6,15 +6,19 @@ system, or a write the request did not ask for, decides the verdict without aski
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from taskwarden.agents.prompts import MISMATCH_FEEDBACK, UNASKED_WRITE_FEEDBACK
+from taskwarden.agents.prompts import MISMATCH_FEEDBACK, UNASKED_WRITE_FEEDBACK, UNFINISHED_FEEDBACK
 from taskwarden.graph.guards import asked_for
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import TaskRecord
 from taskwarden.tools.executor import format_args
 from taskwarden.tools.registry import ToolRegistry, ToolSpec
+
+DoneCheck = Callable[[list[dict[str, Any]]], "str | None"]
+"""A role's check that its task left nothing undone (see `Role.done_check`)."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +31,29 @@ class EffectCheck:
     notes: tuple[dict[str, Any], ...] = ()
 
 
-def check_effects(task: TaskRecord, registry: ToolRegistry, reliability: Reliability, request: str) -> EffectCheck:
-    """Re-read the effect of each write the task made, and fail writes the request did not ask for.
+def check_effects(task: TaskRecord, registry: ToolRegistry, reliability: Reliability, request: str,
+                  done_check: DoneCheck | None = None) -> EffectCheck:
+    """Re-read the effect of each write the task made, fail writes the request did not ask for, and ask
+    the role's `done_check` what is still undone.
 
     A missing effect of an `irreversible` call escalates (a human must check what happened); of a
     `write`, the task is revised. A write the request did not ask for escalates: it cannot be undone
-    by trying again."""
+    by trying again. Work left undone revises the task."""
+    checked = _check_writes(task, registry, reliability, request)
+    if checked.verdict or not reliability.verify_after_write or done_check is None:
+        return checked
+    try:
+        undone = done_check([dict(action) for action in task["actions"]])
+    except Exception as exc:  # the check itself failed: the task is not confirmed done
+        undone = f"the completion check failed: {type(exc).__name__}: {exc}"
+    if not undone:
+        return checked
+    feedback = UNFINISHED_FEEDBACK.format(problem=undone)
+    note = {"mechanism": "verify_after_write", "action": "unfinished", "message": feedback}
+    return EffectCheck("revise", feedback, (*checked.notes, note))
+
+
+def _check_writes(task: TaskRecord, registry: ToolRegistry, reliability: Reliability, request: str) -> EffectCheck:
     notes: list[dict[str, Any]] = []
     for action in task["actions"]:
         spec = registry.get(action["tool"])

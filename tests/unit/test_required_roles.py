@@ -12,8 +12,10 @@ from taskwarden.agents.orchestrator import Plan, PlannedTask, normalize_plan
 from taskwarden.graph import build_workflow
 from taskwarden.graph.workflow_file import RoleSpec, _role
 from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.tools.kits.outbox import Outbox
 from taskwarden.tools.ledger import Ledger
 from taskwarden.tools.registry import Role
+from taskwarden.workflows.vulnwatch.data import OUTBOX_FILE
 
 ROLES = [Role("reader", "reads the record.", ("read",), required=True, criteria=("states the record",)),
          Role("fixer", "fixes the record when asked.", ("fix",)),
@@ -47,7 +49,9 @@ def test_workflow_files_declare_required_roles():
     assert role.required is True
 
 
-def test_the_vulnerability_watch_writes_its_report_when_the_planner_stops_after_the_analysis(tmp_path):
+def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_the_model_stops_early(tmp_path):
+    """The planner stops after the analysis (the engine adds the reporter and the notifier); the notifier
+    answers without sending what notification_plan lists (its done check re-reads the outbox and revises)."""
     from taskwarden.workflows.vulnwatch.workflow import vulnerability_watch
 
     workflow = vulnerability_watch(tmp_path / "vulnwatch", today=lambda: TODAY)
@@ -60,6 +64,8 @@ def test_the_vulnerability_watch_writes_its_report_when_the_planner_stops_after_
             call("write_report", when="(t2)", week="2026-W01", markdown=report),
             say("Saved reports/2026-W01.md", when="(t2)"),
             call("notification_plan", when="(t3)", week="2026-W01"),
+            say("Nothing needed sending.", when="(t3)"),  # a silent "done": the done check sends it back
+            call("notification_plan", when="still lists 1 pending notice(s), to #security", week="2026-W01"),
             call("send_message", when="(t3)", channel="#security", text="2026-W01: quiet week, report saved"),
             say("Notified #security.", when="(t3)")]),
         "evaluator": ScriptedChatModel(script=passes(3)),
@@ -71,5 +77,7 @@ def test_the_vulnerability_watch_writes_its_report_when_the_planner_stops_after_
     assert [t["role"] for t in out["plan"]["tasks"]] == ["analyst", "reporter", "notifier"]
     assert out["status"] == "completed"
     assert (tmp_path / "vulnwatch" / "reports" / "2026-W01.md").exists()
+    assert out["tasks"]["t3"]["attempts"] == 2  # revised by the notifier's done check, not by a model
+    assert [m.recipient for m in Outbox(tmp_path / "vulnwatch" / OUTBOX_FILE).messages()] == ["#security"]
     for model in models.values():
         model.assert_complete()

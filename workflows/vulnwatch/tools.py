@@ -178,6 +178,21 @@ class VulnWatch:
             result["note"] = f"No report for {iso} is saved yet: there is nothing to announce."
         return json.dumps(result, ensure_ascii=False)
 
+    def unsent_notices(self, actions: list[dict[str, Any]]) -> str | None:
+        """The notifier's completion check: the notices the week's plan still lists as pending, re-read from
+        the outbox, less those a human rejected or the policy refused in this task; None when all went out."""
+        weeks = {str(a["args"].get("week", "")) for a in actions
+                 if a["tool"] == "notification_plan" and a["outcome"] in ("executed", "replayed")}
+        declined = {str(a["args"].get("channel", "")) for a in actions
+                    if a["tool"] == "send_message" and a["outcome"] in ("rejected", "refused")}
+        problems = []
+        for week in sorted(weeks):
+            pending = [n for n in json.loads(self.notification_plan(week))["pending"] if n["channel"] not in declined]
+            if pending:
+                problems.append(f"notification_plan({week!r}) still lists {len(pending)} pending notice(s), to "
+                                f"{', '.join(n['channel'] for n in pending)}: send each with send_message")
+        return "; ".join(problems) or None
+
     def _due(self, iso: str) -> list[Notice]:
         try:
             feed = self.feed()
