@@ -143,7 +143,7 @@ def build_worker_graph(engine: Engine) -> Any:
         what = None if reply.tool_calls or not reliability.loop_recovery else non_answer(reply.content, list(role.tools))
         if required and not reply.tool_calls:  # a model that ignored the forced choice is reminded, within budget
             update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
-        elif needs_grounding(specs, state, reply):
+        elif needs_grounding(specs, state, reply, reliability):
             update["worker_messages"].append(HumanMessage(content=GROUNDING_REMINDER))
         elif what:
             if loop_interventions([*state.get("interventions", []), *update.get("interventions", [])]):
@@ -252,13 +252,19 @@ def route_after_call_model(state: WorkerState) -> Literal["run_tools", "call_mod
     return "run_tools" if isinstance(last, AIMessage) and last.tool_calls else "finish"
 
 
-def needs_grounding(specs: list[Any], state: WorkerState, reply: AIMessage) -> bool:
-    """A worker that may change state answered before any tool call in this task (once per attempt).
-
-    Its answer would report an action it never took or a fact it never checked. Roles with only
-    read tools are left alone: they may answer from the earlier tasks' results."""
-    if reply.tool_calls or not any(spec.has_side_effects for spec in specs):
+def needs_grounding(specs: list[Any], state: WorkerState, reply: AIMessage,
+                    reliability: Reliability | None = None) -> bool:
+    """A worker answered before any tool call in this task (once per attempt), and its answer cannot rest
+    on anything: the role may change state (it would report an action it never took), or, with the
+    grounding mechanism on, the task has no earlier results to answer from (a first task's facts must
+    come from its tools; measured: the vulnerability watch's analyst "read" the feed without reading it).
+    Roles with only read tools and earlier results may answer from those."""
+    if reply.tool_calls or not specs:
         return False
+    if not any(spec.has_side_effects for spec in specs):
+        first = not state.get("dependency_results")
+        if not (first and reliability and reliability.grounding) or non_answer(reply.content, []):
+            return False  # an empty or filler reply gets loop recovery's more specific correction
     if state["task"]["actions"] or state.get("actions") or _was_reminded_to_ground(state):
         return False
     return True

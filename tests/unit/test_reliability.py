@@ -247,6 +247,21 @@ def test_a_second_stall_replans_the_task_and_a_third_escalates(desk, refunds_db,
     assert refunds_for(refunds_db) == []
 
 
+def test_a_first_task_that_answers_without_reading_is_sent_to_its_tools(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: the vulnerability watch's analyst answered "the report was written"
+    without reading the feed, and the evaluator passed it."""
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P1002 can be refunded", ()))],
+        worker=[say("Yes, P1002 is refundable.", when="(t1)"),
+                call("check_refund_policy", when="you answered without using a tool", purchase_id="P1002"),
+                say("P1002 can be refunded (3 days old).", when='"eligible": true')],
+        evaluator=passes(1))
+    assert [a["outcome"] for a in state["tasks"]["t1"]["actions"]] == ["executed"]
+    assert models["worker"].calls[1].tool_choice == "any"  # the reminder forces a tool call
+    assert state["tasks"]["t1"]["result"] == "P1002 can be refunded (3 days old)."
+
+
 def test_a_repeated_failing_call_is_not_run_again(desk, refunds_db, tmp_path):
     state, events, models = run(
         desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",

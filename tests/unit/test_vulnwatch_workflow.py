@@ -250,7 +250,8 @@ def test_notification_plan_lists_what_is_still_to_send(watch):
         ("#platform-team", ["CVE-2026-0001"], False), ("#web-team", ["CVE-2026-0002"], False),
         ("@platform-oncall", ["CVE-2026-0001"], True)]
     tools["send_message"].invoke({"channel": "#security", "text": f"Report {LAST} is out."})
-    tools["send_message"].invoke({"channel": "#web-team", "text": "A message that names no week."})
+    with pytest.raises(ValueError, match="names the ISO week"):  # it could not be told apart from a pending one
+        tools["send_message"].invoke({"channel": "#web-team", "text": "A message that names no week."})
     result = invoke(tools, "notification_plan", week=LAST)
     assert result["already_sent"] == ["#security"]
     assert [n["channel"] for n in result["pending"]] == ["#platform-team", "#web-team", "@platform-oncall"]

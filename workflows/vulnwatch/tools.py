@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,6 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from taskwarden.tools.kits.outbox import Outbox
-from taskwarden.tools.kits.spec import kit_spec
 from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.vulnwatch.data import FEED_FILE, INVENTORY_FILE, OUTBOX_FILE, REPORTS_DIR
 from taskwarden.workflows.vulnwatch.feed import Feed, FeedError, Install, load_feed, load_inventory, package_key
@@ -26,6 +26,7 @@ from taskwarden.workflows.vulnwatch.weeks import parse_week, resolve_week, week_
 
 MAX_REPORT_CHARS = 50_000
 WeekArg = Annotated[str, Field(description="An ISO week like 2026-W47")]
+ISO_WEEK = re.compile(r"\b\d{4}-W\d{2}\b")
 
 
 @dataclass
@@ -152,6 +153,18 @@ class VulnWatch:
             return f"the report saved for {iso} is not the one written (it was saved earlier, or changed since)"
         return None
 
+    def send_message(
+        self,
+        channel: Annotated[str, Field(description="The channel (like #security) or on-call person (like @dana) "
+                                                  "that notification_plan lists")],
+        text: Annotated[str, Field(description="The notice; it names the ISO week, like 2026-W47")],
+    ) -> str:
+        """Post a notice about a week's report to a channel or a person. It cannot be unsent."""
+        if not ISO_WEEK.search(text):
+            raise ValueError("not sent: a notice names the ISO week it is about (like 2026-W47), as "
+                             "notification_plan's rule says; that is how a sent notice is told apart from a pending one")
+        return self.outbox.send_message(channel, text)
+
     def verify_message(self, args: dict[str, Any], result: str) -> str | None:
         """After a message: None when the outbox holds it, to that channel with that text; else what is wrong."""
         if self.outbox.reconcile_message(args) is not None:
@@ -244,8 +257,6 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
     both verified. No intent: every run is the weekly job. A message's channel must come from a tool result
     (notification_plan lists them): a recipient is an identifier, though its name does not say so."""
     outbox = watch.outbox
-    send = kit_spec(outbox.send_message, risk="irreversible", scopes=("messages:send",),
-                    reconcile=outbox.reconcile_message)
     return [
         tool_spec(watch.read_feed, risk="read", scopes=("feed:read",)),
         tool_spec(watch.check_inventory, risk="read", scopes=("inventory:read",)),
@@ -253,5 +264,6 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
         tool_spec(watch.write_report, risk="write", scopes=("reports:write",), reconcile=watch.reconcile_report,
                   verify=watch.verify_report),
         tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read")),
-        replace(send, verify=watch.verify_message, grounding={"channel": "observed"}),
+        tool_spec(watch.send_message, risk="irreversible", scopes=("messages:send",), reconcile=outbox.reconcile_message,
+                  verify=watch.verify_message, grounding={"channel": "observed"}),
     ]
