@@ -35,6 +35,11 @@ Acceptance criteria:
 
 WORKER_REQUEST = "The customer's request: {request}{dependencies}"
 
+EARLIER_TOOL_RESULTS_SECTION = """
+
+The earlier tasks' tool results (the facts to work from):
+{results}"""
+
 DEPENDENCIES_SECTION = """
 
 What the earlier tasks found (base your work on this):

@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from taskwarden.agents.prompts import (
     CONFIRM_REQUEST,
     DEPENDENCIES_SECTION,
+    EARLIER_TOOL_RESULTS_SECTION,
     FEEDBACK_SECTION,
     GROUNDING_REMINDER,
     LOOK_BEFORE_ACT_RULE,
@@ -53,6 +54,7 @@ from taskwarden.tools.executor import (
 )
 from taskwarden.tools.grounding import Evidence
 from taskwarden.tools.ledger import Ledger, UncertainExecution
+from taskwarden.tools.registry import Role
 
 APPROVAL_DECISIONS = ("approve", "edit", "reject", "response")
 CONFIRMATION_DECISIONS = ("approve", "reject", "response")
@@ -79,11 +81,30 @@ def worker_system_prompt(workflow: Workflow, state: WorkerState, reliability: Re
     )
 
 
-def worker_request(state: WorkerState) -> str:
-    """The human turn: the request, then what earlier tasks found."""
+MAX_EARLIER_RESULT_CHARS = 1_500
+MAX_EARLIER_RESULTS_CHARS = 8_000
+
+
+def worker_request(state: WorkerState, role: Role | None = None) -> str:
+    """The human turn: the request, then what earlier tasks found (and their tool results, for roles that
+    see them)."""
     deps = state.get("dependency_results") or {}
     found = DEPENDENCIES_SECTION.format(results="\n".join(f"- {k}: {v}" for k, v in deps.items())) if deps else ""
+    if role is not None and role.sees_tool_results:
+        found += earlier_tool_results((state.get("evidence") or {}).get("observations") or [])
     return WORKER_REQUEST.format(request=state["request"], dependencies=found)
+
+
+def earlier_tool_results(observations: list[str]) -> str:
+    """The other tasks' successful tool results, each clipped, once each, within a total size."""
+    lines, size = [], 0
+    for observation in dict.fromkeys(observations):
+        line = f"- {observation[:MAX_EARLIER_RESULT_CHARS]}"
+        if size + len(line) > MAX_EARLIER_RESULTS_CHARS:
+            break
+        lines.append(line)
+        size += len(line)
+    return EARLIER_TOOL_RESULTS_SECTION.format(results="\n".join(lines)) if lines else ""
 
 
 def build_worker_graph(engine: Engine) -> Any:
@@ -128,7 +149,7 @@ def build_worker_graph(engine: Engine) -> Any:
             choice = required[0] if required else "any" if reminded else None
             model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": choice} if choice else {}))
         messages = [SystemMessage(content=worker_system_prompt(workflow, state, reliability)),
-                    HumanMessage(content=worker_request(state)),
+                    HumanMessage(content=worker_request(state, role)),
                     *state.get("worker_messages", []), *nudge]
         reply = model.invoke(messages)
         if not isinstance(reply, AIMessage):

@@ -9,7 +9,8 @@ required)::
     instructions: ...
     roles:
       - {name: researcher, description: ..., tools: [lookup_customer], instructions: ...,
-         criteria: [...], after: [...], must_call: [...], required: bool}
+         criteria: [...], after: [...], must_call: [...], required: bool,
+         sees_tool_results: bool}
     tools:                                   # import paths: "module:function" or "module:factory()"
       - my_package.tools:send_email          # a function (its docstring describes it), a tool or a ToolSpec
       - import: my_package.tools:crm_tools()  # a factory returning ToolSpec(s), called with `args`
@@ -92,6 +93,7 @@ class RoleSpec(_Spec):
     after: list[str] = []
     must_call: list[str] = []
     required: bool = False
+    sees_tool_results: bool = False
 
 
 def _check_intent(value: str | None) -> str | None:
@@ -319,7 +321,7 @@ def read_spec(path: Path) -> WorkflowSpec:
 def _role(role: RoleSpec) -> Role:
     return Role(role.name, role.description, tuple(role.tools), instructions=role.instructions,
                 criteria=tuple(role.criteria), after=tuple(role.after), must_call=tuple(role.must_call),
-                required=role.required)
+                required=role.required, sees_tool_results=role.sees_tool_results)
 
 
 def _policies(spec: PoliciesSpec) -> list[PolicyRule]:

@@ -108,6 +108,9 @@ class Role:
     required: bool = False
     """Every plan has a task of this role (e.g. the reply to the customer): the engine adds one to a plan
     that lacks it (small models plan the first step of a pipeline and stop)."""
+    sees_tool_results: bool = False
+    """Its tasks read the earlier tasks' tool results too, not only their answers (a small model's summary
+    drops the facts a report is written from)."""
     done_check: Callable[[list[dict[str, Any]]], str | None] | None = field(default=None, compare=False)
     """A check in code that a task of this role left nothing undone, re-reading the system: given the
     task's actions (tool, args, outcome, observation), what is still to do, or None. Run before the

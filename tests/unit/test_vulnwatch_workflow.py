@@ -282,13 +282,36 @@ def test_workflow_shape_and_schedule(watch):
 
 # reliability hooks ------------------------------------------------------------------------------------------------
 
-def test_writes_are_verified_need_no_intent_and_message_only_channels_a_tool_named(watch):
+def test_writes_are_verified_need_no_intent_and_name_only_weeks_and_channels_a_tool_named(watch):
     workflow, _, _ = watch
     writes = {spec.name: spec for spec in workflow.tools if spec.has_side_effects}
     assert sorted(writes) == ["send_message", "write_report"]
     assert all(spec.verify is not None and spec.intent is None for spec in writes.values())
-    assert writes["write_report"].grounding is None and writes["send_message"].grounding == {"channel": "observed"}
+    assert writes["write_report"].grounding == {"week": "observed"}  # read_feed's week, not a description's example
+    assert writes["send_message"].grounding == {"channel": "observed"}
     assert writes["send_message"].reconcile is not None and writes["send_message"].risk == "irreversible"
+
+
+def test_a_report_for_a_week_no_tool_showed_is_blocked(watch):
+    """Measured on the embedded model: asked for last week (2026-W48), the reporter wrote 2026-W47, the example
+    week of a tool description."""
+    workflow, _, _ = watch
+    spec = next(s for s in workflow.tools if s.name == "write_report")
+    feed = json.dumps({"week": LAST, "advisories": []})
+    [problem] = check_grounding(spec, {"week": "2026-W01", "markdown": "x"}, Evidence("last week's report", (feed,)))
+    assert problem.argument == "week" and "no tool result" in problem.reason
+    assert check_grounding(spec, {"week": LAST, "markdown": "x"}, Evidence("last week's report", (feed,))) == []
+
+
+def test_the_reporter_reads_the_analysts_tool_results_not_only_its_answer(watch):
+    from taskwarden.graph.worker import worker_request
+
+    workflow, _, _ = watch
+    state = {"request": "last week's report", "dependency_results": {"t1": "The report was written."},
+             "evidence": {"observations": ['{"advisory_id": "CVE-2026-0001", "risk": "critical"}'] * 2}}
+    shown = worker_request(state, workflow.role("reporter"))
+    assert shown.count("CVE-2026-0001") == 1 and "earlier tasks' tool results" in shown
+    assert "CVE-2026-0001" not in worker_request(state, workflow.role("notifier"))
 
 
 def test_verify_report_rereads_the_saved_report(watch):

@@ -138,7 +138,7 @@ def test_kits_by_name_get_their_options_with_paths_relative_to_the_file(tmp_path
     (lambda t: t + "colour: blue\n", "colour: unknown key (allowed: name, description, instructions, roles,"),
     (lambda t: t.replace("description: does it", "description: does it, tols: [x]"),
      "roles[0].tols: unknown key (allowed: name, description, tools, instructions, criteria, after, must_call, "
-     "required)"),
+     "required, sees_tool_results)"),
     (lambda t: t.replace("instructions: Do the thing.\n", ""), "instructions: missing required key"),
     (lambda t: t.replace("description: does it", "description: does it, tools: lookup"),
      "roles[0].tools: Input should be a valid list"),

@@ -261,8 +261,9 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
         tool_spec(watch.read_feed, risk="read", scopes=("feed:read",)),
         tool_spec(watch.check_inventory, risk="read", scopes=("inventory:read",)),
         tool_spec(watch.classify_risk, risk="read", scopes=("feed:read", "inventory:read")),
+        # the week comes from read_feed's result: the model otherwise copies the example week of a description
         tool_spec(watch.write_report, risk="write", scopes=("reports:write",), reconcile=watch.reconcile_report,
-                  verify=watch.verify_report),
+                  verify=watch.verify_report, grounding={"week": "observed"}),
         tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read")),
         tool_spec(watch.send_message, risk="irreversible", scopes=("messages:send",), reconcile=outbox.reconcile_message,
                   verify=watch.verify_message, grounding={"channel": "observed"}),
