@@ -6,7 +6,6 @@ system, or a write the request did not ask for, decides the verdict without aski
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +14,7 @@ from taskwarden.graph.guards import asked_for
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import TaskRecord
 from taskwarden.tools.executor import format_args
-from taskwarden.tools.registry import ToolRegistry, ToolSpec
-
-DoneCheck = Callable[[list[dict[str, Any]]], "str | None"]
-"""A role's check that its task left nothing undone (see `Role.done_check`)."""
+from taskwarden.tools.registry import DoneCheck, ToolRegistry, ToolSpec
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ APPROVAL_DECISIONS = ("approve", "edit", "reject", "response")
 CONFIRMATION_DECISIONS = ("approve", "reject", "response")
 YES = ("yes", "y", "yes please", "confirm", "confirmed", "i confirm", "ok", "okay", "go ahead", "approved", "sure",
        "correct", "yes go ahead", "please do")
+MAX_EARLIER_RESULT_CHARS = 1_500
+MAX_EARLIER_RESULTS_CHARS = 8_000
+"""How much of the earlier tasks' tool results a role that sees them reads: per result, and in all."""
 
 
 def worker_system_prompt(workflow: Workflow, state: WorkerState, reliability: Reliability | None = None) -> str:
@@ -79,10 +82,6 @@ def worker_system_prompt(workflow: Workflow, state: WorkerState, reliability: Re
         if task["actions"] else "",
         feedback=FEEDBACK_SECTION.format(feedback="\n".join(f"- {f}" for f in task["feedback"])) if task["feedback"] else "",
     )
-
-
-MAX_EARLIER_RESULT_CHARS = 1_500
-MAX_EARLIER_RESULTS_CHARS = 8_000
 
 
 def worker_request(state: WorkerState, role: Role | None = None) -> str:

@@ -13,6 +13,8 @@ Risk = Literal["read", "write", "irreversible"]
 RISKS: tuple[str, ...] = ("read", "write", "irreversible")
 GroundRule = Literal["request", "observed", "seen", "free"]
 GROUND_RULES: tuple[str, ...] = ("request", "observed", "seen", "free")
+DoneCheck = Callable[[list[dict[str, Any]]], "str | None"]
+"""A role's check that its task left nothing undone (see `Role.done_check`)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Role:
     sees_tool_results: bool = False
     """Its tasks read the earlier tasks' tool results too, not only their answers (a small model's summary
     drops the facts a report is written from)."""
-    done_check: Callable[[list[dict[str, Any]]], str | None] | None = field(default=None, compare=False)
+    done_check: DoneCheck | None = field(default=None, compare=False)
     """A check in code that a task of this role left nothing undone, re-reading the system: given the
     task's actions (tool, args, outcome, observation), what is still to do, or None. Run before the
     evaluator (verify after write); what it returns revises the task (e.g. notices still unsent)."""
