@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -22,11 +21,18 @@ from taskwarden.workflows.vulnwatch.feed import Feed, FeedError, Install, load_f
 from taskwarden.workflows.vulnwatch.notices import SECURITY_CHANNEL, Notice, due_notices, feed_alert
 from taskwarden.workflows.vulnwatch.report import mentioned_ids, report_problems
 from taskwarden.workflows.vulnwatch.risk import RISK_RULE, Assessment, assess, is_affected
-from taskwarden.workflows.vulnwatch.weeks import parse_week, resolve_week, week_end, week_of, week_start, weeks_ago
+from taskwarden.workflows.vulnwatch.weeks import (
+    WEEK,
+    parse_week,
+    resolve_week,
+    week_end,
+    week_of,
+    week_start,
+    weeks_ago,
+)
 
 MAX_REPORT_CHARS = 50_000
 WeekArg = Annotated[str, Field(description="An ISO week like 2026-W47")]
-ISO_WEEK = re.compile(r"\b\d{4}-W\d{2}\b")
 
 
 @dataclass
@@ -160,7 +166,7 @@ class VulnWatch:
         text: Annotated[str, Field(description="The notice; it names the ISO week, like 2026-W47")],
     ) -> str:
         """Post a notice about a week's report to a channel or a person. It cannot be unsent."""
-        if not ISO_WEEK.search(text):
+        if not WEEK.search(text):
             raise ValueError("not sent: a notice names the ISO week it is about (like 2026-W47), as "
                              "notification_plan's rule says; that is how a sent notice is told apart from a pending one")
         return self.outbox.send_message(channel, text)
