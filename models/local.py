@@ -39,7 +39,7 @@ from pydantic import BaseModel, PrivateAttr, model_validator
 from taskwarden.models.decode import Decoded
 from taskwarden.models.errors import ModelCallError
 from taskwarden.models.plan import RequestPlan, as_response_format, json_schema_of, make_plan, pydantic_class
-from taskwarden.models.prompts import REPAIR_PROMPT
+from taskwarden.models.prompts import REPAIR_PROMPT, TRUNCATED_REPLY
 from taskwarden.models.queue import endpoint_lock
 from taskwarden.models.toolspec import args_model_of, specs_from_openai, to_openai_tools
 from taskwarden.models.transcript import render_messages
@@ -204,7 +204,10 @@ class LocalChatModel(ChatOpenAI):  # type: ignore[override]
             decoded = plan.decode(text)
             if decoded.error is None or attempt == self.max_repairs:
                 break
-            convo = [*convo, AIMessage(content=text), HumanMessage(content=REPAIR_PROMPT.format(error=decoded.error))]
+            error = decoded.error
+            if (results[-1].generations[0].generation_info or {}).get("finish_reason") == "length":
+                error = TRUNCATED_REPLY.format(limit=self.max_tokens or DEFAULT_MAX_TOKENS, error=error)
+            convo = [*convo, AIMessage(content=text), HumanMessage(content=REPAIR_PROMPT.format(error=error))]
         return self._result(decoded, results, plan)
 
     async def _agenerate(
@@ -233,6 +236,8 @@ class LocalChatModel(ChatOpenAI):  # type: ignore[override]
                 self._resolve_endpoint(restart=attempt > 0)
                 try:
                     return super()._generate(convo, stop=stop, run_manager=run_manager, **kwargs)
+                except openai.LengthFinishReasonError as exc:  # cut at max_tokens: decoded, then repaired
+                    return self._create_chat_result(exc.completion)
                 except _RETRYABLE as exc:
                     failures.append(f"{type(exc).__name__}: {exc}")
                     if attempt + 1 < self.call_attempts:

@@ -32,6 +32,8 @@ STRUCTURED_OUTPUT_PROMPT = """Reply with exactly one JSON object that matches th
 REPAIR_PROMPT = """Your reply was rejected: {error}
 Reply again with one corrected JSON object."""
 
+TRUNCATED_REPLY = "it was cut off at the {limit}-token limit, so it is incomplete ({error}); write a shorter one"
+
 TOOL_RESULT_PROMPT = """Observation from {name}: {content}"""
 
 TOOL_ERROR_PROMPT = """Error from {name}: {content}"""

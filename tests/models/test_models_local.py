@@ -232,3 +232,21 @@ def test_defaults_bound_time_and_output_and_use_max_tokens(model):
     assert model.request_timeout == 180.0 and model.max_retries == 0 and model.disable_streaming is True
     payload = model._get_request_payload([HumanMessage("hi")])
     assert payload["max_tokens"] == 1024 and "max_completion_tokens" not in payload
+
+
+def test_a_reply_cut_at_the_token_limit_is_repaired_not_raised(model, endpoint):
+    """Measured on the embedded model: a long report in a tool call hit max_tokens and the OpenAI client's
+    LengthFinishReasonError crashed the run."""
+    from openai.types.chat import ChatCompletion
+
+    truncated = '{"tool": "issue_refund", "args": {"purchase_id": "P-1", "amo'
+    cut = ChatCompletion.model_validate({
+        "id": "c1", "object": "chat.completion", "created": 0, "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": truncated}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1024, "total_tokens": 1034}})
+    good = json.dumps({"tool": "issue_refund", "args": {"purchase_id": "P-1", "amount": 20}})
+    fake = endpoint([openai.LengthFinishReasonError(completion=cut), good])
+    reply = model.bind_tools([issue_refund]).invoke("refund P-1 for $20")
+    repair = fake.requests[1]["messages"][-1].content
+    assert "cut off at the 1024-token limit" in repair and "write a shorter one" in repair
+    assert reply.tool_calls[0]["args"] == {"purchase_id": "P-1", "amount": 20}
