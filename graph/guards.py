@@ -46,14 +46,22 @@ def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliabili
         if block:
             return block
     if not call.spec.has_side_effects:
-        return named_record_first(call, evidence, attempt_actions) if reliability.look_before_act else None
+        block = named_record_first(call, evidence, attempt_actions) if reliability.look_before_act else None
+        return block or ungrounded(call, role, registry, reliability, evidence)
     if reliability.nothing_asked and not asked_for(call.spec, request):
         return Block("nothing_asked", NOT_ASKED_OBSERVATION.format(tool=call.name),
                      f"blocked {call.name}: the request does not ask for it")
+    return ungrounded(call, role, registry, reliability, evidence)
+
+
+def ungrounded(call: GatedCall, role: Role, registry: ToolRegistry, reliability: Reliability,
+               evidence: Evidence) -> Block | None:
+    """Grounded arguments (and, for ``observed`` rules, look before you act): arguments the run cannot trace."""
+    assert call.spec is not None
     problems = check_grounding(call.spec, call.args, evidence, grounding=reliability.grounding,
                                look_before_act=reliability.look_before_act)
     if problems:
-        readers = [spec.name for spec in registry.for_role(role) if not spec.has_side_effects]
+        readers = [spec.name for spec in registry.for_role(role) if not spec.has_side_effects and spec.name != call.name]
         how = FIND_WITH.format(tools=", ".join(readers)) if readers else NO_READ_TOOL
         mechanism = "grounding" if any(p.mechanism == "grounding" for p in problems) else "look_before_act"
         described = "; ".join(p.describe() for p in problems)

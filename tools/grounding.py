@@ -72,13 +72,18 @@ def check_grounding(spec: ToolSpec, args: dict[str, Any], evidence: Evidence, *,
                     look_before_act: bool = True) -> list[Ungrounded]:
     """The arguments of a call to `spec` that the evidence does not support (empty: all grounded).
 
+    A write's every argument is checked (declared rules, else inferred ones); a read's only where its
+    tool declares a rule (the week a report is announced for must be the week that was read).
+
     `grounding` checks ``request``/``seen`` rules and that the named record is the one asked for;
     `look_before_act` checks ``observed`` rules (with it off they are checked as ``seen``, when
     `grounding` is on)."""
-    if not spec.has_side_effects or not (grounding or look_before_act):
+    if not (grounding or look_before_act):
         return []
+    # a read's arguments are lookups by nature: only the rules its tool declares are checked
+    rules = rules_for(spec) if spec.has_side_effects else dict(spec.grounding or {})
     problems = []
-    for name, rule in rules_for(spec).items():
+    for name, rule in rules.items():
         value = args.get(name)
         if rule == "free" or value is None or isinstance(value, bool) or not str(value).strip():
             continue

@@ -81,3 +81,43 @@ def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_th
     assert [m.recipient for m in Outbox(tmp_path / "vulnwatch" / OUTBOX_FILE).messages()] == ["#security"]
     for model in models.values():
         model.assert_complete()
+
+
+def test_the_vulnerability_watch_reporter_fixes_a_refused_report_and_the_notifier_announces_the_week_read(tmp_path):
+    """Measured on the embedded model: the reporter answered "not saved because ..." after write_report refused
+    its report (its done check sends it back), and the notifier asked notification_plan about a description's
+    example week, found nothing pending and sent nothing (the week is blocked: no tool result showed it)."""
+    from taskwarden.workflows.vulnwatch.workflow import vulnerability_watch
+
+    workflow = vulnerability_watch(tmp_path / "vulnwatch", today=lambda: TODAY)
+    wrong = "# Vulnerability report 2026-W01\n\n- CVE-2026-0001 critical (openssl)\n"  # an advisory of another week
+    report = "# Vulnerability report 2026-W01\n\nA quiet week: no advisory affects us.\n"
+    models = {
+        "orchestrator": ScriptedChatModel(script=[plan(("t1", "analyst", "Read and classify 2026-W01", ()),
+                                                       ("t2", "reporter", "Write the report", ("t1",)),
+                                                       ("t3", "notifier", "Announce it", ("t1", "t2")))]),
+        "worker": ScriptedChatModel(script=[
+            call("read_feed", when="(t1)", week="2026-W01"),
+            say("2026-W01 had no advisories: a quiet week.", when="(t1)"),
+            call("write_report", when="(t2)", week="2026-W01", markdown=wrong),
+            say("The report was not saved because write_report refused it.", when="(t2)"),
+            call("write_report", when="the last write_report call was refused", week="2026-W01", markdown=report),
+            say("Saved reports/2026-W01.md", when="(t2)"),
+            call("notification_plan", when="(t3)", week="2026-W47"),  # the example week of a description
+            call("notification_plan", when="notification_plan was blocked", week="2026-W01"),
+            call("send_message", when="(t3)", channel="#security", text="2026-W01: quiet week, report saved"),
+            say("Notified #security.", when="(t3)")]),
+        "evaluator": ScriptedChatModel(script=passes(3)),
+    }
+    graph = build_workflow(workflow, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "l.db"),
+                           store=None, audit=None)
+    config = {"configurable": {"thread_id": "vw-refused-report"}}
+    out = graph.invoke({"messages": [("user", "Write the weekly vulnerability report for 2026-W01.")]}, config)
+    assert out["status"] == "completed"
+    assert out["tasks"]["t2"]["attempts"] == 2  # sent back by the reporter's done check, not by a model
+    assert (tmp_path / "vulnwatch" / "reports" / "2026-W01.md").read_text(encoding="utf-8") == report
+    blocked = [a for a in out["tasks"]["t3"]["actions"] if a["outcome"] == "blocked"]
+    assert [a["args"] for a in blocked] == [{"week": "2026-W47"}]
+    assert [m.recipient for m in Outbox(tmp_path / "vulnwatch" / OUTBOX_FILE).messages()] == ["#security"]
+    for model in models.values():
+        model.assert_complete()

@@ -129,6 +129,9 @@ def test_requests_naming_a_bad_or_unfinished_week_are_refused():
     assert "not over yet" in request_week_problem("Report for 2099-W01", TODAY)
     assert "is not an ISO week" in request_week_problem("Report for 2026W46", TODAY)
     assert request_week_problem("Look at CVE-2026-0001", TODAY) is None
+    # measured: asked for "this week", the model reported last week's advisories instead
+    assert "this week (2026-W47) is not over yet" in request_week_problem("Report for this week.", TODAY)
+    assert "2026-W47" in request_week_problem("Write the report for the current week", TODAY)
 
 
 # the feed ---------------------------------------------------------------------------------------------------------
@@ -301,6 +304,61 @@ def test_a_report_for_a_week_no_tool_showed_is_blocked(watch):
     [problem] = check_grounding(spec, {"week": "2026-W01", "markdown": "x"}, Evidence("last week's report", (feed,)))
     assert problem.argument == "week" and "no tool result" in problem.reason
     assert check_grounding(spec, {"week": LAST, "markdown": "x"}, Evidence("last week's report", (feed,))) == []
+
+
+def test_the_week_announced_must_be_one_a_tool_showed(watch):
+    """Measured on the embedded model: the notifier asked notification_plan about 2026-W47, a description's
+    example, found nothing pending for it and announced nothing. A read is checked only where its tool declares
+    a rule (lookups by id are what reads are for)."""
+    workflow, _, _ = watch
+    plan_spec, feed_spec = workflow.registry.get("notification_plan"), workflow.registry.get("read_feed")
+    assert plan_spec.grounding == {"week": "observed"} and not plan_spec.has_side_effects
+    feed = json.dumps({"week": LAST, "advisories": []})
+    [problem] = check_grounding(plan_spec, {"week": "2026-W01"}, Evidence("last week's report", (feed,)))
+    assert problem.argument == "week"
+    assert check_grounding(plan_spec, {"week": LAST}, Evidence("last week's report", (feed,))) == []
+    assert check_grounding(feed_spec, {"week": "2026-W01"}, Evidence("last week's report", ())) == []
+
+
+def test_the_analysts_done_check_names_advisories_left_unclassified(watch):
+    workflow, tools, _ = watch
+    check = workflow.role("analyst").done_check
+    feed = tools["read_feed"].invoke({"week": LAST})
+    listed = [a["id"] for a in json.loads(feed)["advisories"]]
+    assert len(listed) >= 2
+    read = {"tool": "read_feed", "args": {"week": "last"}, "outcome": "executed", "summary": "", "observation": feed}
+    classified = [{"tool": "classify_risk", "args": {"advisory_id": i.lower()}, "outcome": "executed", "summary": ""}
+                  for i in listed[:-1]]
+    assert check([read, *classified]) == (f"read_feed listed {listed[-1]}, whose risk was not classified: call "
+                                          "classify_risk for each")
+    assert check([read, *classified, {**classified[0], "args": {"advisory_id": listed[-1]}}]) is None
+    assert check([]) is None  # nothing read: the evaluator judges the answer
+
+
+def test_the_reporters_done_check_sends_back_a_report_refused_for_what_it_said(watch):
+    """Measured on the embedded model: write_report refused "A quiet week." (it omitted a critical advisory)
+    and the reporter answered "not saved because ..."; the evaluator passed that."""
+    workflow, tools, data = watch
+    check = workflow.role("reporter").done_check
+
+    def write(markdown):
+        try:
+            return {"tool": "write_report", "args": {"week": LAST, "markdown": markdown}, "outcome": "executed",
+                    "summary": "", "observation": tools["write_report"].invoke({"week": LAST, "markdown": markdown})}
+        except Exception as exc:
+            return {"tool": "write_report", "args": {"week": LAST, "markdown": markdown}, "outcome": "error",
+                    "summary": "write_report(...) -> error", "errors": [f"{type(exc).__name__}: {exc}"]}
+
+    assert "write_report was not called" in check([])
+    refused = write("A quiet week.")
+    assert refused["outcome"] == "error"
+    assert "the last write_report call was refused (PermissionError: report not saved: it omits" in check([refused])
+    saved = write(GOOD_REPORT)
+    assert check([refused, saved]) is None
+    assert check([refused, saved, write("Another report.")]) is None  # the week's report is saved
+    assert check([write("Another report.")]) is None  # "already exists": trying again cannot fix it
+    (data / FEED_FILE).write_text("not json", encoding="utf-8")
+    assert check([]) is None  # an unreadable feed: no report can be saved
 
 
 def test_the_reporter_reads_the_analysts_tool_results_not_only_its_answer(watch):

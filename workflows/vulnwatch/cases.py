@@ -255,9 +255,8 @@ def week_cases() -> list[dict[str, Any]]:
              for token, note in bad]
     cases.append(refused("future-week", report.format("2099-W01"), "2099-W01", "edge:future-week",
                          "A week that has not ended cannot be reported on."))
-    cases.append({"id": "this-week-unfinished", "input": {"request": "Write the vulnerability report for this week."},
-                  "expect": {"status": "any"}, "tags": ["edge:unfinished-week"],
-                  "note": "write_report refuses a week that is not over; nothing is announced."})
+    cases.append(refused("this-week-unfinished", "Write the vulnerability report for this week.", "not over yet",
+                         "edge:unfinished-week", "This week has not ended: the intake refuses it, nothing is announced."))
     for week in ("2020-W53", "2024-W01"):
         cases.append({"id": f"past-week-{week.lower()}", "input": {"request": report.format(week)},
                       "expect": {"effects": {"reports": [{"week": week, "mentions": []}],

@@ -9,7 +9,8 @@ t3 (notifier): send the notices that notification_plan lists for the week."""
 
 ANALYST_CRITERIA = ("states the ISO week that was read, or why the feed could not be read",
                     "gives the risk of every advisory of that week, or says the week had none")
-REPORTER_CRITERIA = ("a report for the week was saved with write_report, or states why none could be saved",)
+REPORTER_CRITERIA = ("a report for the week was saved with write_report, or states that none could be saved "
+                     "because the week's report already existed or the feed could not be read",)
 NOTIFIER_CRITERIA = ("sent each notice notification_plan listed as pending, or states why one was not sent",)
 
 ANALYST = "reads the week's advisories from the feed and classifies the risk of each for the packages we run."

@@ -32,7 +32,9 @@ from taskwarden.workflows.vulnwatch.weeks import (
 )
 
 MAX_REPORT_CHARS = 50_000
-WeekArg = Annotated[str, Field(description="An ISO week like 2026-W47")]
+WeekArg = Annotated[str, Field(description="An ISO week (YYYY-Www), as read_feed returned it")]
+FINAL_REFUSALS = ("already exists", "cannot be checked against the feed", "is not over yet", "saved meanwhile")
+"""write_report refusals that trying again cannot fix: the reporter may answer why no report was saved."""
 
 
 @dataclass
@@ -161,9 +163,9 @@ class VulnWatch:
 
     def send_message(
         self,
-        channel: Annotated[str, Field(description="The channel (like #security) or on-call person (like @dana) "
-                                                  "that notification_plan lists")],
-        text: Annotated[str, Field(description="The notice; it names the ISO week, like 2026-W47")],
+        channel: Annotated[str, Field(description="The channel (#name) or on-call person (@name) that "
+                                                  "notification_plan lists")],
+        text: Annotated[str, Field(description="The notice; it names the ISO week (YYYY-Www) it is about")],
     ) -> str:
         """Post a notice about a week's report to a channel or a person. It cannot be unsent."""
         if not WEEK.search(text):
@@ -196,6 +198,37 @@ class VulnWatch:
         if not due:
             result["note"] = f"No report for {iso} is saved yet: there is nothing to announce."
         return json.dumps(result, ensure_ascii=False)
+
+    def unclassified_advisories(self, actions: list[dict[str, Any]]) -> str | None:
+        """The analyst's completion check: the advisories read_feed listed that classify_risk was not run on."""
+        listed: list[str] = []
+        for action in actions:
+            if action["tool"] == "read_feed" and action["outcome"] in ("executed", "replayed"):
+                listed += [a["id"] for a in _json(action.get("observation")).get("advisories", []) if a["id"] not in listed]
+        classified = {str(a["args"].get("advisory_id", "")).strip().upper() for a in actions
+                      if a["tool"] == "classify_risk" and a["outcome"] in ("executed", "replayed")}
+        missing = [advisory for advisory in listed if advisory.upper() not in classified]
+        return (f"read_feed listed {', '.join(missing)}, whose risk was not classified: call classify_risk for "
+                "each" if missing else None)
+
+    def unsaved_report(self, actions: list[dict[str, Any]]) -> str | None:
+        """The reporter's completion check: None once write_report saved the report (or refused it for a reason
+        that trying again cannot fix, see `FINAL_REFUSALS`); else what is left to do."""
+        writes = [a for a in actions if a["tool"] == "write_report"]
+        if any(a["outcome"] in ("executed", "replayed") for a in writes):
+            return None
+        if not writes:
+            try:
+                self.feed()
+            except FeedError:
+                return None  # no report can be checked against an unreadable feed: nothing to save
+            return ("no report was saved: write_report was not called. Write the report from the earlier results "
+                    "and save it with write_report(week, markdown)")
+        refusal = (writes[-1].get("errors") or [writes[-1]["summary"]])[-1]
+        if any(final in refusal for final in FINAL_REFUSALS):
+            return None
+        return (f"no report was saved: the last write_report call was refused ({refusal[:400]}). Fix what it says "
+                "and call write_report again")
 
     def unsent_notices(self, actions: list[dict[str, Any]]) -> str | None:
         """The notifier's completion check: the notices the week's plan still lists as pending, re-read from
@@ -245,6 +278,14 @@ class VulnWatch:
                            + f"; next, announce it: notification_plan('{iso}') lists who to tell"})
 
 
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _write_once(path: Path, text: str) -> None:
     """Write `path` whole, and only if it does not exist yet (a link cannot replace an existing file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,7 +302,8 @@ def _write_once(path: Path, text: str) -> None:
 def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
     """Reads, one write (the report, once per week, reconcilable) and the outbox's irreversible send_message,
     both verified. No intent: every run is the weekly job. A message's channel must come from a tool result
-    (notification_plan lists them): a recipient is an identifier, though its name does not say so."""
+    (notification_plan lists them): a recipient is an identifier, though its name does not say so. So must
+    the week a report is announced for (the model otherwise copies a week from an example)."""
     outbox = watch.outbox
     return [
         tool_spec(watch.read_feed, risk="read", scopes=("feed:read",)),
@@ -270,7 +312,8 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
         # the week comes from read_feed's result: the model otherwise copies the example week of a description
         tool_spec(watch.write_report, risk="write", scopes=("reports:write",), reconcile=watch.reconcile_report,
                   verify=watch.verify_report, grounding={"week": "observed"}),
-        tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read")),
+        tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read"),
+                  grounding={"week": "observed"}),
         tool_spec(watch.send_message, risk="irreversible", scopes=("messages:send",), reconcile=outbox.reconcile_message,
                   verify=watch.verify_message, grounding={"channel": "observed"}),
     ]

@@ -61,13 +61,19 @@ def resolve_week(text: str, today: date) -> str:
 
 
 _WEEKISH = re.compile(r"\b\d{4}\s*-?\s*W\s*\d{1,3}\b", re.IGNORECASE)
+_CURRENT = re.compile(r"\b(?:this|the current|current)\s+week\b", re.IGNORECASE)
 
 
 def request_week_problem(request: str, today: date) -> str | None:
     """Why a request's week cannot be reported on (badly written, not over yet), or None.
 
     Every week-like token (``2026-W47``, ``2026W47``, ``2026-w7``) must be a well-written ISO week that
-    has ended: a weekly report covers a finished week."""
+    has ended: a weekly report covers a finished week. "This week" or "the current week" has not ended either."""
+    current = _CURRENT.search(request)
+    if current:
+        week = week_of(today)
+        return (f"{current.group(0)} ({week}) is not over yet (it ends on {week_end(week).isoformat()}): weekly "
+                f"reports cover finished weeks, the latest being last week, {week_of(today - timedelta(weeks=1))}")
     for match in _WEEKISH.finditer(request):
         text = match.group(0)
         try:
