@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from taskwarden.evals.dataset import DatasetFileError, load_dataset, stratified_sample
+from taskwarden.evals.journal import Journal, JournalError
 from taskwarden.evals.report import (
     failures,
     render_ablation,
@@ -53,6 +54,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--tag", action="append", default=[], help="run only cases with this tag (repeatable)")
     parser.add_argument("--case", action="append", default=[], help="run only this case id (repeatable)")
     parser.add_argument("--out", help="report folder (default: <data dir>/evals/<workflow>-<time>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the evaluation in --out: results its journal (cases.jsonl) already holds for "
+                             "the same systems, model and cases are not run again")
     parser.add_argument("--keep-workdirs", action="store_true", help="keep each case's seeded systems for inspection")
     parser.add_argument("--fail-under", type=float, metavar="PCT",
                         help="exit 1 when Taskwarden's task success is below PCT percent (for CI)")
@@ -95,16 +99,35 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
         return _usage(str(exc))
     concurrency = args.concurrency or (4 if models_for or (spec and spec != "local") else 1)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    if args.resume and not args.out:
+        return _usage("--resume needs --out DIR: the folder of the evaluation to continue")
     out = Path(args.out) if args.out else data_home() / "evals" / f"{args.workflow}-{stamp}"
+    journal = Journal(out, spec or "default")
+    try:
+        reuse = _resumed(journal, cases, resume=args.resume)
+    except JournalError as exc:
+        return _usage(str(exc))
     print(f"evaluating {args.workflow} on {len(cases)} case(s) from {path} with "
           f"{' and '.join(s.name for s in systems)} (model {spec or 'default'}, concurrency {concurrency})",
           file=sys.stderr)
-    results = run_eval(cases, systems, support.eval_workspace, concurrency=concurrency, today=date.today(),
-                       workroot=out / "workdirs" if args.keep_workdirs else None, keep=args.keep_workdirs,
-                       progress=_progress(max(10, *(len(s.name) for s in systems))))
+    show = _progress(max(10, *(len(s.name) for s in systems)))
+
+    def progress(result: CaseResult, done: int, total: int) -> None:
+        journal.append(result)
+        show(result, done, total)
+
+    try:
+        results = run_eval(cases, systems, support.eval_workspace, concurrency=concurrency, today=date.today(),
+                           workroot=out / "workdirs" if args.keep_workdirs else None, keep=args.keep_workdirs,
+                           progress=progress, reuse=reuse)
+    except KeyboardInterrupt:
+        print(f"\ntaskwarden eval: interrupted; the finished results are kept in {journal.path}: continue with "
+              f"the same command and --out {out} --resume", file=sys.stderr)
+        return 130
     summaries = summarize(results)
     meta = {"workflow": args.workflow, "dataset": str(path), "model": spec or "default", "cases": len(cases),
             "skipped_lines": [str(e) for e in dataset.errors], "started": stamp,
+            "resumed": sum(key in reuse for key in ((s.name, c.id) for s in systems for c in cases)),
             "systems": [s.name for s in systems],
             "disabled": {s.name: list(s.context.disable or ()) for s in systems if isinstance(s, TaskwardenSystem)}}
     out.mkdir(parents=True, exist_ok=True)
@@ -131,6 +154,25 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
               file=sys.stderr)
         return 1
     return 0
+
+
+def _resumed(journal: Journal, cases: list, *, resume: bool) -> dict:
+    """The journal's results to reuse (empty for a fresh run, which sets an earlier journal aside).
+    JournalError: the journal is for another model."""
+    if not journal.exists():
+        if resume:
+            print(f"taskwarden eval: nothing to resume in {journal.path.parent}: running every case", file=sys.stderr)
+        return {}
+    if not resume:
+        kept = journal.set_aside()
+        print(f"taskwarden eval: {journal.path.parent} held an earlier evaluation's results: kept as {kept.name} "
+              "(pass --resume to continue one instead)", file=sys.stderr)
+        return {}
+    reuse, skipped = journal.load(cases)
+    for reason in skipped:
+        print(f"taskwarden eval: {journal.path}: {reason}", file=sys.stderr)
+    print(f"taskwarden eval: resuming from {journal.path}: {len(reuse)} result(s) kept", file=sys.stderr)
+    return reuse
 
 
 def build_systems(spec: str | None, models_for: ModelsFor | None, *, disable: Sequence[str] = (),

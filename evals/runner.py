@@ -67,16 +67,21 @@ def run_case(system: System, case: Case, workspace_for: WorkspaceFactory, workdi
 
 def run_eval(cases: list[Case], systems: list[System], workspace_for: WorkspaceFactory, *, concurrency: int = 1,
              today: date | None = None, workroot: Path | None = None, keep: bool = False,
-             progress: Progress | None = None) -> list[CaseResult]:
+             progress: Progress | None = None,
+             reuse: dict[tuple[str, str], CaseResult] | None = None) -> list[CaseResult]:
     """Every case on every system; results in (system, case) order whatever order they finished in.
 
-    Workspaces live under `workroot` (a temporary directory by default, removed afterwards unless `keep`)."""
+    Results in `reuse` (by system name and case id: a resumed evaluation's journal) are not run again;
+    `progress` counts only the ones that run. Workspaces live under `workroot` (a temporary directory by
+    default, removed afterwards unless `keep`)."""
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     today = today or date.today()
     root = Path(workroot) if workroot else Path(tempfile.mkdtemp(prefix="taskwarden-eval-"))
     jobs = [(system, case) for system in systems for case in cases]
-    results: list[CaseResult | None] = [None] * len(jobs)
+    reuse = reuse or {}
+    results: list[CaseResult | None] = [reuse.get((system.name, case.id)) for system, case in jobs]
+    pending = [index for index, result in enumerate(results) if result is None]
     done = 0
     lock = threading.Lock()
 
@@ -88,15 +93,15 @@ def run_eval(cases: list[Case], systems: list[System], workspace_for: WorkspaceF
             results[index] = result
             done += 1
             if progress:
-                progress(result, done, len(jobs))
+                progress(result, done, len(pending))
 
     try:
         if concurrency == 1:
-            for index in range(len(jobs)):
+            for index in pending:
                 work(index)
         else:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eval") as pool:
-                list(pool.map(work, range(len(jobs))))
+                list(pool.map(work, pending))
     finally:
         if not keep and workroot is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -512,3 +512,61 @@ def test_ablations_run_taskwarden_again_with_one_mechanism_off(tmp_path, capsys)
                           (("--disable", "grounding", "--ablate", "grounding"), "already off")]:
         assert cmd_eval(eval_args(tmp_path, *argv)) == 2
         assert message in capsys.readouterr().err
+
+
+def test_an_interrupted_evaluation_keeps_its_results_and_resumes_where_it_stopped(tmp_path, capsys):
+    from taskwarden.cli.main import parser
+    from taskwarden.evals.cli import cmd_eval
+
+    scripts = {"common-alice-headphones": ("P1001", 79), "approval-desk-approved": ("P1002", 249)}
+    ran: list[str] = []
+
+    def interrupted(case):
+        if case.id == "approval-desk-approved":
+            raise KeyboardInterrupt  # Ctrl-C (or a lost session) during the second case
+        ran.append(case.id)
+        return full_refund_script(*scripts[case.id])
+
+    cases = ("--case", "common-alice-headphones", "--case", "approval-desk-approved")
+    assert cmd_eval(eval_args(tmp_path, *cases), models_for=interrupted) == 130
+    assert "continue with the same command and --out" in capsys.readouterr().err
+    journal = tmp_path / "report" / "cases.jsonl"
+    assert [json.loads(line)["case"] for line in journal.read_text().splitlines()] == ["common-alice-headphones"]
+
+    def finish(case):
+        ran.append(case.id)
+        return full_refund_script(*scripts[case.id])
+
+    assert cmd_eval(eval_args(tmp_path, *cases, "--resume"), models_for=finish) == 0
+    err = capsys.readouterr().err
+    assert "resuming from" in err and "1 result(s) kept" in err and "[  1/1] pass" in err
+    assert ran == ["common-alice-headphones", "approval-desk-approved"]  # the first case did not run again
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["resumed"] == 1 and report["summaries"]["taskwarden"]["success_rate"] == 1.0
+    assert sorted(c["id"] for c in report["cases"]) == sorted(scripts)
+
+    # a fresh run in the same folder starts its own journal and keeps the earlier one
+    assert cmd_eval(eval_args(tmp_path, "--case", "common-alice-headphones"), models_for=finish) == 0
+    assert "kept as cases-" in capsys.readouterr().err
+    assert len(list((tmp_path / "report").glob("cases-*.jsonl"))) == 1 and len(journal.read_text().splitlines()) == 1
+
+    # another model's journal is not mixed in; --resume needs the folder
+    assert cmd_eval(eval_args(tmp_path, "--resume", "--model", "openai:gpt-4o-mini")) == 2
+    assert "holds results for model 'default', not 'openai:gpt-4o-mini'" in capsys.readouterr().err
+    assert cmd_eval(parser().parse_args(["eval", "refunds", "--resume"])) == 2
+    assert "--resume needs --out DIR" in capsys.readouterr().err
+
+
+def test_a_resumed_evaluation_runs_again_a_case_edited_since(tmp_path, capsys):
+    from taskwarden.evals.cli import cmd_eval
+
+    shipped = Path(__file__).parents[2] / "workflows" / "refunds" / "dataset.jsonl"
+    first = json.loads(shipped.read_text().splitlines()[0])
+    dataset = tmp_path / "cases.jsonl"
+    dataset.write_text(json.dumps(first) + "\n")
+    assert cmd_eval(eval_args(tmp_path, str(dataset)), models_for=lambda c: full_refund_script("P1001", 79)) == 0
+    dataset.write_text(json.dumps({**first, "note": "edited"}) + "\n")
+    assert cmd_eval(eval_args(tmp_path, str(dataset), "--resume"),
+                    models_for=lambda c: full_refund_script("P1001", 79)) == 0
+    err = capsys.readouterr().err
+    assert f"case {first['id']} changed since it ran, run again" in err and "[  1/1] pass" in err
