@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -128,6 +129,7 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
     meta = {"workflow": args.workflow, "dataset": str(path), "model": spec or "default", "cases": len(cases),
             "skipped_lines": [str(e) for e in dataset.errors], "started": stamp,
             "resumed": sum(key in reuse for key in ((s.name, c.id) for s in systems for c in cases)),
+            "code": dict(Counter(r.outcome.detail.get("code", journal.code) for r in results)),
             "systems": [s.name for s in systems],
             "disabled": {s.name: list(s.context.disable or ()) for s in systems if isinstance(s, TaskwardenSystem)}}
     out.mkdir(parents=True, exist_ok=True)
@@ -147,6 +149,9 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
         print("\n".join("  " + line for line in failed))
     if args.langsmith:
         _langsmith(results, args.workflow, out)
+    if len(meta["code"]) > 1:
+        print(f"\nnote: these results come from {len(meta['code'])} versions of the code (resumed across edits): "
+              + ", ".join(f"{code} ({count})" for code, count in meta["code"].items()))
     print(f"\nreports: {out / 'report.json'}  {out / 'report.html'}")
     ours = summaries[systems[0].name].success_rate
     if args.fail_under is not None and 100 * ours < args.fail_under:

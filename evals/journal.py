@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import threading
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from taskwarden import __version__
 from taskwarden.evals.dataset import Case
 from taskwarden.evals.runner import CaseResult
 from taskwarden.evals.scoring import CaseScore, EffectDiff, Outcome
@@ -27,6 +29,20 @@ class JournalError(ValueError):
     """A journal that cannot be resumed: it was written for another model."""
 
 
+def code_version() -> str:
+    """The code that produced a result: the git commit of a source checkout (``+dirty`` with local edits),
+    else the package version. Recorded per result, so a report resumed across edits says so."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{commit}+dirty" if dirty else commit or __version__
+
+
 def fingerprint(case: Case) -> str:
     """A short hash of the case's whole text: a result is reused only for the very same case."""
     text = json.dumps(case.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
@@ -36,13 +52,14 @@ def fingerprint(case: Case) -> str:
 class Journal:
     """Appends one JSON line per result (thread-safe, flushed at once) and reads them back."""
 
-    def __init__(self, folder: Path, model: str) -> None:
+    def __init__(self, folder: Path, model: str, code: str | None = None) -> None:
         self.path = Path(folder) / JOURNAL_FILE
         self.model = model
+        self.code = code or code_version()
         self._lock = threading.Lock()
 
     def append(self, result: CaseResult) -> None:
-        line = json.dumps({"system": result.system, "model": self.model, "case": result.case.id,
+        line = json.dumps({"system": result.system, "model": self.model, "code": self.code, "case": result.case.id,
                            "fingerprint": fingerprint(result.case), "outcome": asdict(result.outcome),
                            "diff": asdict(result.diff), "score": asdict(result.score)},
                           ensure_ascii=False, default=str)
@@ -99,5 +116,7 @@ class Journal:
 
 
 def _result(record: dict[str, Any], case: Case) -> CaseResult:
-    return CaseResult(case=case, system=record["system"], outcome=Outcome(**record["outcome"]),
+    outcome = Outcome(**record["outcome"])
+    outcome.detail = {**outcome.detail, "code": record.get("code", "unknown"), "resumed": True}
+    return CaseResult(case=case, system=record["system"], outcome=outcome,
                       diff=EffectDiff(**record["diff"]), score=CaseScore(**record["score"]))

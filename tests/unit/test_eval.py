@@ -544,6 +544,7 @@ def test_an_interrupted_evaluation_keeps_its_results_and_resumes_where_it_stoppe
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["resumed"] == 1 and report["summaries"]["taskwarden"]["success_rate"] == 1.0
     assert sorted(c["id"] for c in report["cases"]) == sorted(scripts)
+    assert sum(report["code"].values()) == 2  # which code produced each result (a git commit here)
 
     # a fresh run in the same folder starts its own journal and keeps the earlier one
     assert cmd_eval(eval_args(tmp_path, "--case", "common-alice-headphones"), models_for=finish) == 0
