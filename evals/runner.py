@@ -71,6 +71,7 @@ def run_eval(cases: list[Case], systems: list[System], workspace_for: WorkspaceF
              reuse: dict[tuple[str, str], CaseResult] | None = None) -> list[CaseResult]:
     """Every case on every system; results in (system, case) order whatever order they finished in.
 
+    Cases run one after the other, each on every system, so an interrupted run holds comparable results.
     Results in `reuse` (by system name and case id: a resumed evaluation's journal) are not run again;
     `progress` counts only the ones that run. Workspaces live under `workroot` (a temporary directory by
     default, removed afterwards unless `keep`)."""
@@ -81,7 +82,9 @@ def run_eval(cases: list[Case], systems: list[System], workspace_for: WorkspaceF
     jobs = [(system, case) for system in systems for case in cases]
     reuse = reuse or {}
     results: list[CaseResult | None] = [reuse.get((system.name, case.id)) for system, case in jobs]
-    pending = [index for index, result in enumerate(results) if result is None]
+    # case by case (every system on a case before the next case): an interrupted run compares like with like
+    pending = sorted((index for index, result in enumerate(results) if result is None),
+                     key=lambda index: (index % len(cases), index // len(cases)))
     done = 0
     lock = threading.Lock()
 

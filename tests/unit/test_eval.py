@@ -290,6 +290,23 @@ def test_a_crashing_case_is_a_scored_failure_and_the_other_cases_still_run():
     assert not any(r.score.success for r in results)
 
 
+def test_each_case_runs_on_every_system_before_the_next_case_and_results_keep_system_order():
+    ran: list[tuple[str, str]] = []
+
+    class Recording:
+        def __init__(self, name):
+            self.name = name
+
+        def run(self, workspace, case):
+            ran.append((self.name, case.id))
+            return Outcome(end="completed")
+
+    cases = [refund_case("one", "P1001", 79), refund_case("two", "P1001", 79)]
+    results = run_eval(cases, [Recording("a"), Recording("b")], refund_workspace, today=TODAY)
+    assert ran == [("a", "one"), ("b", "one"), ("a", "two"), ("b", "two")]  # an interruption leaves pairs
+    assert [(r.system, r.case.id) for r in results] == [("a", "one"), ("a", "two"), ("b", "one"), ("b", "two")]
+
+
 def test_the_baseline_is_langchains_prebuilt_agent_behind_the_same_policy_gate():
     c = refund_case("approved", "P1002", 249, review=True)
     model = ScriptedChatModel(script=[call("lookup_customer", email="alice@example.com"),
