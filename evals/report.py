@@ -36,6 +36,8 @@ class Summary:
     latency_mean_s: float
     by_tag: dict[str, float]
     """Success rate per tag."""
+    interventions_per_case: dict[str, float]
+    """How often each reliability mechanism intervened (blocked, corrected, revised...), per case."""
 
 
 def summarize(results: list[CaseResult]) -> dict[str, Summary]:
@@ -55,6 +57,10 @@ def _summary(name: str, rows: list[CaseResult]) -> Summary:
         for tag in r.case.tags or ["untagged"]:
             tags[tag].append(r.score.score)
     seconds = [r.outcome.seconds for r in rows]
+    fired: dict[str, int] = defaultdict(int)
+    for r in rows:
+        for mechanism, count in (r.outcome.detail.get("interventions") or {}).items():
+            fired[mechanism] += count
     return Summary(
         system=name, cases=n,
         success_rate=_mean([r.score.score for r in rows]),
@@ -70,6 +76,7 @@ def _summary(name: str, rows: list[CaseResult]) -> Summary:
         latency_p50_s=statistics.median(seconds) if seconds else 0.0,
         latency_mean_s=_mean(seconds),
         by_tag={tag: _mean(scores) for tag, scores in sorted(tags.items())},
+        interventions_per_case={mechanism: count / n for mechanism, count in sorted(fired.items())},
     )
 
 
@@ -106,20 +113,24 @@ def render_table(summaries: dict[str, Summary]) -> str:
 
 def render_ablation(summaries: dict[str, Summary], full: str = "taskwarden") -> str:
     """One row per ablated system (``<full>-no-<mechanism>``): what the run did without that mechanism,
-    and what the mechanism is worth (the full system's success minus the ablated one's); "" if none."""
+    what the mechanism is worth (the full system's success minus the ablated one's) and how often it
+    intervened in the full system's runs; "" if none."""
     prefix = f"{full}-no-"
     ablated = [n for n in summaries if n.startswith(prefix)]
     if full not in summaries or not ablated:
         return ""
     base = summaries[full]
-    rows = [["switched off", "task success", "worth", "unwanted cases", "escalation recall", "model calls / case"]]
+    rows = [["switched off", "task success", "worth", "unwanted cases", "escalation recall", "model calls / case",
+             "it intervened / case"]]
     rows.append(["(nothing)", _fmt(base.success_rate, "pct"), "", str(base.unwanted_cases),
-                 _fmt(base.escalation_recall, "pct"), f"{base.model_calls_per_case:.1f}"])
+                 _fmt(base.escalation_recall, "pct"), f"{base.model_calls_per_case:.1f}", ""])
     for name in ablated:
         s = summaries[name]
         ratio = _compare(s.model_calls_per_case, base.model_calls_per_case, "") or "n/a"
-        rows.append([name[len(prefix):], _fmt(s.success_rate, "pct"), _compare(base.success_rate, s.success_rate, "pct"),
-                     str(s.unwanted_cases), _fmt(s.escalation_recall, "pct"), f"{s.model_calls_per_case:.1f} ({ratio})"])
+        mechanism = name[len(prefix):]
+        rows.append([mechanism, _fmt(s.success_rate, "pct"), _compare(base.success_rate, s.success_rate, "pct"),
+                     str(s.unwanted_cases), _fmt(s.escalation_recall, "pct"), f"{s.model_calls_per_case:.1f} ({ratio})",
+                     f"{base.interventions_per_case.get(mechanism, 0.0):.1f}"])
     return _grid(rows, rule=True)
 
 

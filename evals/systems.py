@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -103,8 +104,15 @@ class TaskwardenSystem:
                               evaluator_model=self.model)
         config = {"configurable": {"thread_id": case.id}, "recursion_limit": 200}
         started = time.perf_counter()
-        snapshot, answered = run_with_reviewer(lambda payload: graph.invoke(payload, config, context=context),
-                                               lambda: graph.get_state(config), case)
+        fired: Counter[str] = Counter()
+
+        def invoke(payload: Any) -> None:  # streamed, to count the reliability interventions as they happen
+            for _, chunk in graph.stream(payload, config, context=context, stream_mode="custom", subgraphs=True):
+                if (isinstance(chunk, dict) and chunk.get("event") == "intervention"
+                        and chunk.get("action") != "verified"):  # a write's effect confirmed: nothing to correct
+                    fired[str(chunk.get("mechanism"))] += 1
+
+        snapshot, answered = run_with_reviewer(invoke, lambda: graph.get_state(config), case)
         values = snapshot.values
         usage = values.get("usage") or {}
         status = values.get("status", "running")
@@ -115,6 +123,7 @@ class TaskwardenSystem:
                        output_tokens=int(usage.get("output_tokens", 0)), cost_usd=float(usage.get("cost_usd", 0.0)),
                        seconds=time.perf_counter() - started,
                        detail={"status": status, "tasks": task_trace(values.get("tasks") or {}),
+                               "interventions": dict(sorted(fired.items())),
                                **({"disabled": list(context.disable)} if context.disable else {})})
 
 

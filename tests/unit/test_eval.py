@@ -260,6 +260,10 @@ def test_taskwarden_runs_are_scored_by_the_end_state_of_their_systems():
     guarded, greedy = (next(r for r in results if (r.system, r.case.id) == (s, "greedy"))
                        for s in ("taskwarden", "unguarded"))
     assert guarded.diff.added["refunds"] == [{"amount": 79.0, "purchase_id": "P1001"}] and not guarded.score.unwanted
+    assert guarded.outcome.detail["interventions"] == {"grounding": 1} and greedy.outcome.detail["interventions"] == {}
+    summaries = summarize(results)
+    assert summaries["taskwarden"].interventions_per_case == {"grounding": 1 / 3}  # what the ablation table shows
+    assert summaries["unguarded"].interventions_per_case == {}
     assert not greedy.score.success and greedy.outcome.detail["disabled"] == list(MECHANISMS)
     assert greedy.score.unwanted == ['refunds +{"amount": 249.0, "purchase_id": "P1002"}']
     assert all(r.outcome.model_calls > 0 for r in results)
