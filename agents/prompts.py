@@ -132,6 +132,9 @@ UNCONFIRMED_OBSERVATION = ("Not run: the requester did not confirm {tool} ({mess
 
 UNFINISHED_FEEDBACK = "Not finished yet (checked in the system): {problem}"
 
+UNFINISHED_REMINDER = ("Not finished yet (checked in the system): {problem}. Do that now with a tool call; answer "
+                       "only when it is done.")
+
 MISMATCH_FEEDBACK = "Verify after write: {tool}({args}) did not take the intended effect: {problem}"
 
 UNASKED_WRITE_FEEDBACK = ("{tool} changed a record although the request does not ask for it; an unnecessary change "

@@ -30,6 +30,7 @@ from taskwarden.agents.prompts import (
     PREVIOUS_ACTIONS_SECTION,
     STALLED_FEEDBACK,
     UNCONFIRMED_OBSERVATION,
+    UNFINISHED_REMINDER,
     WORKER_PROMPT,
     WORKER_REQUEST,
 )
@@ -144,7 +145,8 @@ def build_worker_graph(engine: Engine) -> Any:
             # a required tool not run yet is forced by name; after a grounding reminder, any tool
             # (constrained decoding guarantees the call)
             last = (state.get("worker_messages") or [None])[-1]
-            reminded = isinstance(last, HumanMessage) and last.content == GROUNDING_REMINDER
+            reminded = isinstance(last, HumanMessage) and (last.content == GROUNDING_REMINDER
+                                                           or last.content.startswith(UNFINISHED_PREFIX))
             choice = required[0] if required else "any" if reminded else None
             model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": choice} if choice else {}))
         messages = [SystemMessage(content=worker_system_prompt(workflow, state, reliability)),
@@ -165,6 +167,10 @@ def build_worker_graph(engine: Engine) -> Any:
             update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
         elif needs_grounding(specs, state, reply, reliability):
             update["worker_messages"].append(HumanMessage(content=GROUNDING_REMINDER))
+        elif not reply.tool_calls and (undone := unfinished(role, state, reliability)):
+            update["worker_messages"].append(HumanMessage(content=UNFINISHED_REMINDER.format(problem=undone)))
+            update["interventions"] = [*update.get("interventions", []), intervention(
+                state, "verify_after_write", "unfinished", f"answered with work left undone: {undone}", step=steps)]
         elif what:
             if loop_interventions([*state.get("interventions", []), *update.get("interventions", [])]):
                 return {**update, **stalled(state, f"the final reply was {what}")}
@@ -288,6 +294,26 @@ def needs_grounding(specs: list[Any], state: WorkerState, reply: AIMessage,
     if state["task"]["actions"] or state.get("actions") or _was_reminded_to_ground(state):
         return False
     return True
+
+
+UNFINISHED_PREFIX = UNFINISHED_REMINDER.split("{", 1)[0]
+
+
+def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str | None:
+    """What the role's done check finds undone when the worker answers, or None (nothing undone, no check,
+    or no reminder due). Asked before the answer is accepted, so the model fixes it in the same attempt,
+    with its calls in view, instead of starting a revision over; reminded again only after progress (a new
+    successful call since the last reminder), so a model that ignores it ends the attempt and the
+    evaluate node's done check sends the task back."""
+    if role.done_check is None or not reliability.verify_after_write:
+        return None
+    reminders = [i for i in state.get("interventions", []) if i.get("action") == "unfinished"]
+    if reminders and state.get("progress_step", 0) <= reminders[-1].get("step", 0):
+        return None
+    try:
+        return role.done_check([dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]])
+    except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
+        return None
 
 
 def _was_reminded_to_ground(state: WorkerState) -> bool:

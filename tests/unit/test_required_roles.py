@@ -51,7 +51,8 @@ def test_workflow_files_declare_required_roles():
 
 def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_the_model_stops_early(tmp_path):
     """The planner stops after the analysis (the engine adds the reporter and the notifier); the notifier
-    answers without sending what notification_plan lists (its done check re-reads the outbox and revises)."""
+    answers without sending what notification_plan lists, twice (its done check re-reads the outbox: the
+    first time it reminds the worker, the second time, no progress made since, the task is revised)."""
     from taskwarden.workflows.vulnwatch.workflow import vulnerability_watch
 
     workflow = vulnerability_watch(tmp_path / "vulnwatch", today=lambda: TODAY)
@@ -64,7 +65,9 @@ def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_th
             call("write_report", when="(t2)", week="2026-W01", markdown=report),
             say("Saved reports/2026-W01.md", when="(t2)"),
             call("notification_plan", when="(t3)", week="2026-W01"),
-            say("Nothing needed sending.", when="(t3)"),  # a silent "done": the done check sends it back
+            say("Nothing needed sending.", when="(t3)"),  # a silent "done": the done check reminds it at once
+            say("Nothing needed sending.", when="Do that now with a tool call"),  # ignored: the attempt ends and
+            # the evaluate node's done check sends the task back
             call("notification_plan", when="still lists 1 pending notice(s), to #security", week="2026-W01"),
             call("send_message", when="(t3)", channel="#security", text="2026-W01: quiet week, report saved"),
             say("Notified #security.", when="(t3)")]),
@@ -85,7 +88,7 @@ def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_th
 
 def test_the_vulnerability_watch_reporter_fixes_a_refused_report_and_the_notifier_announces_the_week_read(tmp_path):
     """Measured on the embedded model: the reporter answered "not saved because ..." after write_report refused
-    its report (its done check sends it back), and the notifier asked notification_plan about a description's
+    its report (its done check reminds it before the answer is accepted), and the notifier asked notification_plan about a description's
     example week, found nothing pending and sent nothing (the week is blocked: no tool result showed it)."""
     from taskwarden.workflows.vulnwatch.workflow import vulnerability_watch
 
@@ -114,7 +117,7 @@ def test_the_vulnerability_watch_reporter_fixes_a_refused_report_and_the_notifie
     config = {"configurable": {"thread_id": "vw-refused-report"}}
     out = graph.invoke({"messages": [("user", "Write the weekly vulnerability report for 2026-W01.")]}, config)
     assert out["status"] == "completed"
-    assert out["tasks"]["t2"]["attempts"] == 2  # sent back by the reporter's done check, not by a model
+    assert out["tasks"]["t2"]["attempts"] == 1  # reminded by the reporter's done check within the attempt
     assert (tmp_path / "vulnwatch" / "reports" / "2026-W01.md").read_text(encoding="utf-8") == report
     blocked = [a for a in out["tasks"]["t3"]["actions"] if a["outcome"] == "blocked"]
     assert [a["args"] for a in blocked] == [{"week": "2026-W47"}]

@@ -329,10 +329,23 @@ def test_the_analysts_done_check_names_advisories_left_unclassified(watch):
     read = {"tool": "read_feed", "args": {"week": "last"}, "outcome": "executed", "summary": "", "observation": feed}
     classified = [{"tool": "classify_risk", "args": {"advisory_id": i.lower()}, "outcome": "executed", "summary": ""}
                   for i in listed[:-1]]
-    assert check([read, *classified]) == (f"read_feed listed {listed[-1]}, whose risk was not classified: call "
-                                          "classify_risk for each")
+    assert check([read, *classified]) == (f"read_feed listed 1 advisory(ies) whose risk was not classified yet: "
+                                          f"{listed[-1]}; call classify_risk for each, next "
+                                          f"classify_risk(advisory_id='{listed[-1]}')")
     assert check([read, *classified, {**classified[0], "args": {"advisory_id": listed[-1]}}]) is None
     assert check([]) is None  # nothing read: the evaluator judges the answer
+
+
+def test_the_notifiers_done_check_wants_the_plan_of_a_week_a_tool_showed(watch):
+    """Measured: every notification_plan call was blocked (a guessed week), so none ran, and the check found
+    nothing pending."""
+    workflow, tools, _ = watch
+    check = workflow.role("notifier").done_check
+    blocked = {"tool": "notification_plan", "args": {"week": "2023-W14"}, "outcome": "blocked", "summary": ""}
+    assert "notification_plan has not run" in check([blocked])
+    tools["write_report"].invoke({"week": LAST, "markdown": GOOD_REPORT})
+    planned = {"tool": "notification_plan", "args": {"week": LAST}, "outcome": "executed", "summary": ""}
+    assert "still lists" in check([blocked, planned])
 
 
 def test_the_reporters_done_check_sends_back_a_report_refused_for_what_it_said(watch):
@@ -369,7 +382,9 @@ def test_the_reporter_reads_the_analysts_tool_results_not_only_its_answer(watch)
              "evidence": {"observations": ['{"advisory_id": "CVE-2026-0001", "risk": "critical"}'] * 2}}
     shown = worker_request(state, workflow.role("reporter"))
     assert shown.count("CVE-2026-0001") == 1 and "earlier tasks' tool results" in shown
-    assert "CVE-2026-0001" not in worker_request(state, workflow.role("notifier"))
+    assert "CVE-2026-0001" not in worker_request(state, workflow.role("analyst"))
+    # measured: told only "the report was written", the notifier guessed a week (2023-W14) nine times
+    assert "CVE-2026-0001" in worker_request(state, workflow.role("notifier"))
 
 
 def test_verify_report_rereads_the_saved_report(watch):

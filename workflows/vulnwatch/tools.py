@@ -208,8 +208,10 @@ class VulnWatch:
         classified = {str(a["args"].get("advisory_id", "")).strip().upper() for a in actions
                       if a["tool"] == "classify_risk" and a["outcome"] in ("executed", "replayed")}
         missing = [advisory for advisory in listed if advisory.upper() not in classified]
-        return (f"read_feed listed {', '.join(missing)}, whose risk was not classified: call classify_risk for "
-                "each" if missing else None)
+        if not missing:
+            return None
+        return (f"read_feed listed {len(missing)} advisory(ies) whose risk was not classified yet: "
+                f"{', '.join(missing)}; call classify_risk for each, next classify_risk(advisory_id='{missing[0]}')")
 
     def unsaved_report(self, actions: list[dict[str, Any]]) -> str | None:
         """The reporter's completion check: None once write_report saved the report (or refused it for a reason
@@ -235,6 +237,9 @@ class VulnWatch:
         the outbox, less those a human rejected or the policy refused in this task; None when all went out."""
         weeks = {str(a["args"].get("week", "")) for a in actions
                  if a["tool"] == "notification_plan" and a["outcome"] in ("executed", "replayed")}
+        if not weeks:
+            return ("notification_plan has not run: call it with the ISO week of the report (the week read_feed "
+                    "returned), then send what it lists as pending")
         declined = {str(a["args"].get("channel", "")) for a in actions
                     if a["tool"] == "send_message" and a["outcome"] in ("rejected", "refused")}
         problems = []
