@@ -142,11 +142,11 @@ def build_worker_graph(engine: Engine) -> Any:
         specs = workflow.registry.for_role(role)
         required = _missing_required_calls(role.must_call, state)
         if specs:
-            # a required tool not run yet is forced by name; after a grounding reminder, any tool
-            # (constrained decoding guarantees the call)
+            # a required tool not run yet is forced by name; after a grounding or unfinished-work
+            # reminder, any tool (constrained decoding guarantees the call)
             last = (state.get("worker_messages") or [None])[-1]
-            reminded = isinstance(last, HumanMessage) and (last.content == GROUNDING_REMINDER
-                                                           or last.content.startswith(UNFINISHED_PREFIX))
+            reminded = isinstance(last, HumanMessage) and isinstance(last.content, str) and (
+                last.content == GROUNDING_REMINDER or last.content.startswith(UNFINISHED_PREFIX))
             choice = required[0] if required else "any" if reminded else None
             model = model.bind_tools([spec.tool for spec in specs], **({"tool_choice": choice} if choice else {}))
         messages = [SystemMessage(content=worker_system_prompt(workflow, state, reliability)),
