@@ -196,7 +196,12 @@ def test_a_report_may_not_omit_affected_critical_or_high_advisories(watch):
                                               r"CVE-2026-0002 \(high, django in shop-web\)"):
         tools["write_report"].invoke({"week": LAST, "markdown": "# Report\n\nCVE-2026-0003 medium"})
     assert not list((data_dir / REPORTS_DIR).iterdir())
-    saved = invoke(tools, "write_report", week=LAST, markdown="CVE-2026-0001 and CVE-2026-0002.")
+    with pytest.raises(PermissionError, match=r"does not name its week: give it a title like '# Vulnerability "
+                                              r"report 2026-W46'; it does not give the risk of each affected advisory "
+                                              r"on its line: CVE-2026-0002 is high"):
+        # measured: "fixed" by saving "The report was not saved because it omits CVE-2026-0301 (critical, ...)"
+        tools["write_report"].invoke({"week": LAST, "markdown": "CVE-2026-0001 (critical) and\nCVE-2026-0002."})
+    saved = invoke(tools, "write_report", week=LAST, markdown=f"# {LAST}\n- CVE-2026-0001: critical\n- CVE-2026-0002 (High)")
     assert saved["written"] and saved["mentions"] == ["CVE-2026-0001", "CVE-2026-0002"], "medium may be left out"
 
 
@@ -365,7 +370,8 @@ def test_the_reporters_done_check_sends_back_a_report_refused_for_what_it_said(w
     assert "write_report was not called" in check([])
     refused = write("A quiet week.")
     assert refused["outcome"] == "error"
-    assert "the last write_report call was refused (PermissionError: report not saved: it omits" in check([refused])
+    assert "the last write_report call was refused (PermissionError: report not saved: " in check([refused])
+    assert "it omits affected advisories" in check([refused])
     saved = write(GOOD_REPORT)
     assert check([refused, saved]) is None
     assert check([refused, saved, write("Another report.")]) is None  # the week's report is saved
@@ -449,7 +455,7 @@ def test_eval_workspace_applies_the_setup_and_observes_stable_records(tmp_path):
     assert ws.observe() == {"reports": [{"week": "2026-W45", "weeks_ago": 2, "mentions": ["CVE-2026-0042"]}],
                             "outbox": [{"kind": "message", "recipient": "#security"}]}
     tools = {spec.name: spec.tool for spec in ws.workflow.tools}
-    tools["write_report"].invoke({"week": LAST, "markdown": "CVE-2026-0001 is high."})
+    tools["write_report"].invoke({"week": LAST, "markdown": f"# {LAST}\n\nCVE-2026-0001 is high."})
     assert ws.observe()["reports"][1] == {"week": LAST, "weeks_ago": 1, "mentions": ["CVE-2026-0001"]}
 
 
@@ -503,7 +509,7 @@ def follow_the_rules(case: Case, workdir, today):
     if feed is not None:
         risks = {a["id"]: json.loads(watch.classify_risk(a["id"]))["risk"] for a in feed["advisories"]}
         lines = [f"- {advisory_id}: {risk}" for advisory_id, risk in risks.items() if risk != "not-affected"]
-        report = {"week": week, "markdown": "\n".join(lines) or "A quiet week."}
+        report = {"week": week, "markdown": "\n".join([f"# Vulnerability report {week}", *lines]) + "\nA quiet week."}
         try:
             assert watch.verify_report(report, watch.write_report(**report)) is None
         except PermissionError:

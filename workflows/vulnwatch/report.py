@@ -1,5 +1,5 @@
-"""What a weekly report must say: every affected critical and high advisory of its week, and no advisory
-that does not affect us (so nothing is reported as affecting us that does not)."""
+"""What a weekly report must say: its week, every affected critical and high advisory of that week with its
+risk, and no advisory that does not affect us (so nothing is reported as affecting us that does not)."""
 
 from __future__ import annotations
 
@@ -23,11 +23,18 @@ def report_problems(markdown: str, week: str, assessments: list[Assessment], els
     """
     mentioned = set(mentioned_ids(markdown))
     problems = []
+    if week not in markdown:
+        problems.append(f"it does not name its week: give it a title like '# Vulnerability report {week}'")
     missing = [a for a in assessments if a.must_report and a.advisory.id not in mentioned]
     if missing:
         problems.append("it omits affected advisories that must be reported: " + "; ".join(
             f"{a.advisory.id} ({a.risk}, {a.advisory.package} in "
             f"{', '.join(sorted({i.service for i in a.affected}))})" for a in missing))
+    unrated = [a for a in assessments if a.must_report and a.advisory.id in mentioned
+               and not any(a.risk in line.lower() for line in _lines_naming(markdown, a.advisory.id))]
+    if unrated:
+        problems.append("it does not give the risk of each affected advisory on its line: "
+                        + "; ".join(f"{a.advisory.id} is {a.risk}" for a in unrated))
     by_id = {a.advisory.id: a for a in assessments}
     wrong = []
     for advisory_id in sorted(mentioned):
@@ -42,3 +49,7 @@ def report_problems(markdown: str, week: str, assessments: list[Assessment], els
     if wrong:
         problems.append("it mentions advisories that do not belong in it (leave them out): " + "; ".join(wrong))
     return problems
+
+
+def _lines_naming(markdown: str, advisory_id: str) -> list[str]:
+    return [line for line in markdown.splitlines() if advisory_id in line.upper()]

@@ -1,6 +1,6 @@
 """The vulnerability watch's tools. Business rules live here, in code, so they hold even when the model errs:
-risk is computed (never judged), a report may neither omit an affected critical/high advisory of its week
-nor mention one that does not affect us, a week's report is written once, and who to notify is computed."""
+risk is computed (never judged), a report names its week and may neither omit an affected critical/high
+advisory of that week (or its risk) nor mention one that does not affect us, a week's report is written once, and who to notify is computed."""
 
 from __future__ import annotations
 
@@ -109,8 +109,9 @@ class VulnWatch:
         week: WeekArg,
         markdown: Annotated[str, Field(description="The whole report, in Markdown")],
     ) -> str:
-        """Save the weekly vulnerability report for a finished ISO week (once per week). It must name every
-        advisory of that week that affects us with critical or high risk, and no advisory that does not affect us."""
+        """Save the weekly vulnerability report for a finished ISO week (once per week). It must name the week,
+        and every advisory of that week that affects us with critical or high risk, with that risk on its line,
+        and no advisory that does not affect us."""
         iso = self._finished_week(week)
         text = markdown.strip()
         if not text:
