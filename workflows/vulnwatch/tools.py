@@ -1,6 +1,7 @@
 """The vulnerability watch's tools. Business rules live here, in code, so they hold even when the model errs:
 risk is computed (never judged), a report names its week and may neither omit an affected critical/high
-advisory of that week (or its risk) nor mention one that does not affect us, a week's report is written once, and who to notify is computed."""
+advisory of that week (or its risk) nor mention one that does not affect us, a week's report is written
+once, and who to notify is computed."""
 
 from __future__ import annotations
 
