@@ -167,14 +167,5 @@ def _needs_boundary(value: str) -> bool:
 
 
 def _arg_schemas(spec: ToolSpec) -> dict[str, dict[str, Any]]:
-    try:
-        schema = spec.tool.get_input_schema().model_json_schema()
-    except Exception:  # a tool without a usable schema: only declared rules apply
-        return {name: {} for name in spec.grounding or {}}
-    return {name: _flatten(prop) for name, prop in (schema.get("properties") or {}).items()}
-
-
-def _flatten(prop: dict[str, Any]) -> dict[str, Any]:
-    """``anyOf: [{type: string}, {type: null}]`` (an optional argument) reads as its non-null type."""
-    options = [p for p in prop.get("anyOf", []) if p.get("type") != "null"]
-    return {**prop, **options[0]} if len(options) == 1 else prop
+    # a tool without a usable schema: only declared rules apply
+    return spec.arg_schemas or {name: {} for name in spec.grounding or {}}

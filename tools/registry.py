@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, StructuredTool
@@ -78,6 +79,16 @@ class ToolSpec:
     @property
     def has_side_effects(self) -> bool:
         return self.risk != "read"
+
+    @cached_property
+    def arg_schemas(self) -> dict[str, dict[str, Any]]:
+        """Each argument's JSON schema (an optional one as its non-null type), computed once per spec: the
+        reliability checks read it on every tool call. Empty for a tool without a usable schema."""
+        try:
+            schema = self.tool.get_input_schema().model_json_schema()
+        except Exception:  # noqa: BLE001 - a tool without a usable schema: only declared rules apply
+            return {}
+        return {name: _non_null(prop) for name, prop in (schema.get("properties") or {}).items()}
 
 
 def tool_spec(fn: Callable[..., Any] | BaseTool, *, risk: Risk = "write", scopes: tuple[str, ...] = (),
@@ -154,3 +165,9 @@ class ToolRegistry:
             missing = [name for name in role.tools if name not in self.specs]
             if missing:
                 raise ValueError(f"role {role.name!r} is granted unknown tools {missing}; known: {sorted(self.specs)}")
+
+
+def _non_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [{type: string}, {type: null}]`` (an optional argument) reads as its non-null type."""
+    options = [p for p in prop.get("anyOf", []) if p.get("type") != "null"]
+    return {**prop, **options[0]} if len(options) == 1 else prop
