@@ -93,7 +93,7 @@ def test_rules_are_inferred_from_names_and_declared_rules_win(desk):
     assert rules_for(desk.registry.get("issue_refund"))["purchase_id"] == "observed"
     declared = tool("noted", "order_id", "note", grounding={"order_id": "free"})
     assert rules_for(declared)["order_id"] == "free"
-    # the schema is read once per tool (it was 40% of the engine's per-run overhead, read on every call)
+    # the schema is read once per tool (read on every call, it was about a third of our overhead over plain LangGraph)
     assert declared.arg_schemas is declared.arg_schemas and set(declared.arg_schemas) == {"order_id", "note"}
 
 
