@@ -6,6 +6,9 @@ the same bytes. PDFs are read with ``pypdf`` (through the knowledge loader's `re
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -165,13 +168,28 @@ def read_document(path: Path) -> str:
     except ImportError as exc:
         raise RuntimeError("reading PDF invoices needs the pypdf package (pip install pypdf)") from exc
     try:
-        text = read_text(path)
+        with _pypdf_warnings_hidden():
+            text = read_text(path)
     except Exception as exc:  # pypdf raises many kinds of errors on a damaged file
         raise ValueError(f"{path.name} cannot be read: it is not a valid PDF or it is damaged "
                          f"({type(exc).__name__}: {exc})") from None
     if not text.strip():
         raise ValueError(f"{path.name} has no text layer (a scanned image?): it cannot be read automatically")
     return text
+
+
+@contextmanager
+def _pypdf_warnings_hidden() -> Iterator[None]:
+    """pypdf logs a warning ("EOF marker not found") before it raises on a damaged file; the error we raise
+    already says what is wrong, so the warning would only be noise in the run's log each time the inbox is
+    indexed. Its loggers inherit the level of the "pypdf" logger, raised to ERROR while a file is read."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _money(amount: float) -> str:
