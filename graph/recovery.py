@@ -20,8 +20,15 @@ _CALL_AS_TEXT = re.compile(r"^\s*(```\w*\s*)?(\{\s*\"(name|tool|function|tool_na
                            re.IGNORECASE | re.DOTALL)
 
 
-def non_answer(content: Any, tools: list[str]) -> str | None:
-    """What is wrong with a final message that answers nothing, or None for a real answer."""
+ECHO_WORDS = 8
+"""A reply that copies this many words in a row from the task's criteria, making up half of it or more,
+restates what to do instead of reporting what was done."""
+
+
+def non_answer(content: Any, tools: list[str], task_text: list[str] | tuple[str, ...] = ()) -> str | None:
+    """What is wrong with a final message that answers nothing, or None for a real answer. `task_text`
+    (the task's acceptance criteria) catches a reply that only restates them (measured: "The payment
+    scheduled (invoice INV-1990, ...), or the exception flagged and its reason, or why neither was done")."""
     text = content if isinstance(content, str) else json.dumps(content, default=str)
     stripped = text.strip()
     if not re.search(r"[A-Za-z0-9]", stripped):
@@ -31,7 +38,34 @@ def non_answer(content: Any, tools: list[str]) -> str | None:
         return "a tool call written as text (tools are called, not written)"
     if _FILLER.match(stripped):
         return f"a filler ({stripped[:60]!r})"
+    if any(_echoes(stripped, source) for source in task_text):
+        return "a copy of the task's acceptance criteria, not a report of what was done"
     return None
+
+
+def _echoes(reply: str, source: str) -> bool:
+    words, model = _words(reply), _words(source)
+    if len(words) < ECHO_WORDS:
+        return False
+    longest = _longest_common_run(words, model)
+    return longest >= ECHO_WORDS and 2 * longest >= len(words)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def _longest_common_run(a: list[str], b: list[str]) -> int:
+    """The length of the longest run of words found, in order and contiguous, in both lists."""
+    best, previous = 0, [0] * (len(b) + 1)
+    for word in a:
+        current = [0] * (len(b) + 1)
+        for j, other in enumerate(b, 1):
+            if word == other:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
 
 
 def progress_made(actions: list[ActionRecord], earlier: list[ActionRecord]) -> bool:

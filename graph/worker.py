@@ -162,7 +162,8 @@ def build_worker_graph(engine: Engine) -> Any:
         update: dict[str, Any] = {"worker_messages": [*nudge, reply], "usage": usage_of_call(reply, seconds)}
         if nudge:
             update.update(interventions=[intervened], progress_step=steps)
-        what = None if reply.tool_calls or not reliability.loop_recovery else non_answer(reply.content, list(role.tools))
+        what = None if reply.tool_calls or not reliability.loop_recovery else non_answer(
+            reply.content, list(role.tools), state["task"]["acceptance_criteria"])
         if required and not reply.tool_calls:  # a model that ignored the forced choice is reminded, within budget
             update["worker_messages"].append(HumanMessage(content=MUST_CALL_REMINDER.format(tools=", ".join(required))))
         elif needs_grounding(specs, state, reply, reliability):

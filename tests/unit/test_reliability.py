@@ -235,6 +235,22 @@ def test_an_empty_final_answer_gets_a_corrective_message_then_the_task_finishes(
     assert fixed["action"] == "corrected" and "empty" in fixed["message"]
 
 
+def test_a_final_answer_that_restates_the_criteria_gets_a_corrective_message(desk, refunds_db, tmp_path):
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
+        orchestrator=[plan(("t1", "researcher", "Check whether P1002 can be refunded", ()))],
+        worker=[call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                # the researcher's criteria: "states the purchase id and whether the policy allows a refund, ..."
+                say("P1002: the purchase id and whether the policy allows a refund, or what could not be found.",
+                    when='"eligible": true'),
+                say("P1002 was bought 3 days ago: within the 30-day window, it can be refunded.",
+                    when="a copy of the task's acceptance criteria")],
+        evaluator=passes(1))
+    assert state["status"] == "completed" and "30-day window" in state["tasks"]["t1"]["result"]
+    [fixed] = interventions(events, "loop_recovery")
+    assert fixed["action"] == "corrected" and "acceptance criteria" in fixed["message"]
+
+
 def test_a_second_stall_replans_the_task_and_a_third_escalates(desk, refunds_db, tmp_path):
     state, events, _ = run(
         desk, tmp_path, request=f"{ALICE}: is order P1002 still refundable?",
@@ -387,3 +403,20 @@ def test_a_write_waits_for_the_requesters_explicit_yes(desk, refunds_db, tmp_pat
     asked = interventions(events, "confirm_before_write")[0]  # re-announced when the node re-runs on resume
     assert asked["action"] == "confirm_requested" and "please confirm: issue_refund(purchase_id='P1001'" in asked["message"]
     assert state["reviews"][0]["kind"] == "confirmation"
+
+
+def test_a_reply_that_restates_the_acceptance_criteria_is_not_an_answer():
+    """Measured on the embedded model (invoices, a duplicate): the payer answered with its criteria, values
+    filled in, and the evaluator passed it."""
+    from taskwarden.graph.recovery import non_answer
+
+    criteria = ["states the payment scheduled (invoice, PO and amount), or the exception flagged and its reason, "
+                "or why neither was done"]
+    echo = ("The payment scheduled (invoice INV-1990, PO-1008, $640.00), or the exception flagged and its reason, "
+            "or why neither was done")
+    assert non_answer(echo, [], criteria) == "a copy of the task's acceptance criteria, not a report of what was done"
+    for real in ("The payment was scheduled: invoice INV-2041, PO-1001, amount $1,200.",
+                 "INV-1990 was already paid (PO-1008, $640.00): a duplicate, so neither was done.",
+                 "The exception was flagged and its reason is a vendor mismatch (Globex vs Initech)."):
+        assert non_answer(real, [], criteria) is None, real
+    assert non_answer(echo, []) is None  # without the criteria, nothing to compare with
