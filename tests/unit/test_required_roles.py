@@ -49,6 +49,14 @@ def test_workflow_files_declare_required_roles():
     assert role.required is True
 
 
+def run_watch(workflow, models, tmp_path, thread_id):
+    """The vulnerability watch's graph on scripted models, asked for the report of 2026-W01 (a quiet week)."""
+    graph = build_workflow(workflow, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "l.db"),
+                           store=None, audit=None)
+    return graph.invoke({"messages": [("user", "Write the weekly vulnerability report for 2026-W01.")]},
+                        {"configurable": {"thread_id": thread_id}})
+
+
 def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_the_model_stops_early(tmp_path):
     """The planner stops after the analysis (the engine adds the reporter and the notifier); the notifier
     answers without sending what notification_plan lists, twice (its done check re-reads the outbox: the
@@ -73,10 +81,7 @@ def test_the_vulnerability_watch_writes_its_report_and_sends_its_notices_when_th
             say("Notified #security.", when="(t3)")]),
         "evaluator": ScriptedChatModel(script=passes(3)),
     }
-    graph = build_workflow(workflow, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "l.db"),
-                           store=None, audit=None)
-    config = {"configurable": {"thread_id": "vw-required"}}
-    out = graph.invoke({"messages": [("user", "Write the weekly vulnerability report for 2026-W01.")]}, config)
+    out = run_watch(workflow, models, tmp_path, "vw-required")
     assert [t["role"] for t in out["plan"]["tasks"]] == ["analyst", "reporter", "notifier"]
     assert out["status"] == "completed"
     assert (tmp_path / "vulnwatch" / "reports" / "2026-W01.md").exists()
@@ -112,10 +117,7 @@ def test_the_vulnerability_watch_reporter_fixes_a_refused_report_and_the_notifie
             say("Notified #security.", when="(t3)")]),
         "evaluator": ScriptedChatModel(script=passes(3)),
     }
-    graph = build_workflow(workflow, models=models, checkpointer=InMemorySaver(), ledger=Ledger(tmp_path / "l.db"),
-                           store=None, audit=None)
-    config = {"configurable": {"thread_id": "vw-refused-report"}}
-    out = graph.invoke({"messages": [("user", "Write the weekly vulnerability report for 2026-W01.")]}, config)
+    out = run_watch(workflow, models, tmp_path, "vw-refused-report")
     assert out["status"] == "completed"
     assert out["tasks"]["t2"]["attempts"] == 1  # reminded by the reporter's done check within the attempt
     assert (tmp_path / "vulnwatch" / "reports" / "2026-W01.md").read_text(encoding="utf-8") == report
