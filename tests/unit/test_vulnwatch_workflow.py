@@ -198,10 +198,12 @@ def test_a_report_may_not_omit_affected_critical_or_high_advisories(watch):
     assert not list((data_dir / REPORTS_DIR).iterdir())
     with pytest.raises(PermissionError, match=r"does not name its week: give it a title like '# Vulnerability "
                                               r"report 2026-W46'; it does not give the risk of each affected advisory "
-                                              r"on its line: CVE-2026-0002 is high"):
+                                              r"\(on its line or in the heading above it\): CVE-2026-0002 is high"):
         # measured: "fixed" by saving "The report was not saved because it omits CVE-2026-0301 (critical, ...)"
         tools["write_report"].invoke({"week": LAST, "markdown": "CVE-2026-0001 (critical) and\nCVE-2026-0002."})
-    saved = invoke(tools, "write_report", week=LAST, markdown=f"# {LAST}\n- CVE-2026-0001: critical\n- CVE-2026-0002 (High)")
+    # measured: a report grouped under "### Critical" / "### High" headings was refused by a line-only rule
+    saved = invoke(tools, "write_report", week=LAST, markdown=f"# {LAST}\n### Critical\n- CVE-2026-0001: openssl\n"
+                                                              "  - fixed in 3.0.14\n- CVE-2026-0002 (High)")
     assert saved["written"] and saved["mentions"] == ["CVE-2026-0001", "CVE-2026-0002"], "medium may be left out"
 
 
@@ -405,11 +407,25 @@ def test_verify_report_rereads_the_saved_report(watch):
     assert "no report can be saved for 'last'" in verify(args | {"week": "last"}, result)
 
 
+def test_a_notice_goes_only_where_the_weeks_plan_lists_one_as_pending(watch):
+    """Measured on the embedded model: with no report saved (nothing pending), the notifier paged
+    @platform-oncall that "the report has not been saved yet"."""
+    _, tools, _ = watch
+    page = {"channel": "@platform-oncall", "text": f"The {LAST} report is not saved yet."}
+    with pytest.raises(PermissionError, match=r"lists no pending notice to @platform-oncall \(pending: none\)"):
+        tools["send_message"].invoke(page)
+    tools["write_report"].invoke({"week": LAST, "markdown": GOOD_REPORT})
+    tools["send_message"].invoke(page)  # pending once the report is saved (its approval is the policy's job)
+    with pytest.raises(PermissionError, match="lists no pending notice to @platform-oncall"):
+        tools["send_message"].invoke(page)  # sent once: no second page
+
+
 def test_verify_message_rereads_the_outbox(watch):
     workflow, tools, _ = watch
     verify = workflow.registry.get("send_message").verify
     args = {"channel": "#security", "text": f"Report {LAST} is out."}
     assert verify(args, "") == "no message to #security is in the outbox"
+    tools["write_report"].invoke({"week": LAST, "markdown": GOOD_REPORT})
     result = tools["send_message"].invoke(args)
     assert verify(args, result) is None
     assert verify(args | {"channel": " #security ", "text": args["text"] + "\n"}, result) is None

@@ -31,10 +31,10 @@ def report_problems(markdown: str, week: str, assessments: list[Assessment], els
             f"{a.advisory.id} ({a.risk}, {a.advisory.package} in "
             f"{', '.join(sorted({i.service for i in a.affected}))})" for a in missing))
     unrated = [a for a in assessments if a.must_report and a.advisory.id in mentioned
-               and not any(a.risk in line.lower() for line in _lines_naming(markdown, a.advisory.id))]
+               and a.risk not in _context(markdown, a.advisory.id).lower()]
     if unrated:
-        problems.append("it does not give the risk of each affected advisory on its line: "
-                        + "; ".join(f"{a.advisory.id} is {a.risk}" for a in unrated))
+        problems.append("it does not give the risk of each affected advisory (on its line or in the heading "
+                        "above it): " + "; ".join(f"{a.advisory.id} is {a.risk}" for a in unrated))
     by_id = {a.advisory.id: a for a in assessments}
     wrong = []
     for advisory_id in sorted(mentioned):
@@ -51,5 +51,19 @@ def report_problems(markdown: str, week: str, assessments: list[Assessment], els
     return problems
 
 
-def _lines_naming(markdown: str, advisory_id: str) -> list[str]:
-    return [line for line in markdown.splitlines() if advisory_id in line.upper()]
+def _context(markdown: str, advisory_id: str) -> str:
+    """Where a report says something about an advisory: each line naming it, the lines that follow it up to
+    the next heading, blank line or other advisory, and the nearest heading above it ("### Critical")."""
+    lines, found = markdown.splitlines(), []
+    for index, line in enumerate(lines):
+        if advisory_id not in line.upper():
+            continue
+        heading = next((lines[i] for i in range(index - 1, -1, -1) if lines[i].lstrip().startswith("#")), "")
+        block = [heading, line]
+        for following in lines[index + 1:]:
+            if not following.strip() or following.lstrip().startswith("#") or \
+                    set(mentioned_ids(following)) - {advisory_id}:
+                break
+            block.append(following)
+        found.append("\n".join(block))
+    return "\n".join(found)

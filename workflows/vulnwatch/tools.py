@@ -1,7 +1,7 @@
 """The vulnerability watch's tools. Business rules live here, in code, so they hold even when the model errs:
 risk is computed (never judged), a report names its week and may neither omit an affected critical/high
 advisory of that week (or its risk) nor mention one that does not affect us, a week's report is written
-once, and who to notify is computed."""
+once, and who to notify is computed (a notice goes only where the week's plan lists one as pending)."""
 
 from __future__ import annotations
 
@@ -169,10 +169,16 @@ class VulnWatch:
                                                   "notification_plan lists")],
         text: Annotated[str, Field(description="The notice; it names the ISO week (YYYY-Www) it is about")],
     ) -> str:
-        """Post a notice about a week's report to a channel or a person. It cannot be unsent."""
-        if not WEEK.search(text):
+        """Post a notice about a week's report to a channel or a person that notification_plan lists as
+        pending for that week. It cannot be unsent."""
+        week = WEEK.search(text)
+        if not week:
             raise ValueError("not sent: a notice names the ISO week it is about (like 2026-W47), as "
                              "notification_plan's rule says; that is how a sent notice is told apart from a pending one")
+        pending = [n["channel"] for n in json.loads(self.notification_plan(week.group(0)))["pending"]]
+        if channel.strip() not in pending:
+            raise PermissionError(f"not sent: notification_plan('{week.group(0)}') lists no pending notice to "
+                                  f"{channel.strip()} (pending: {', '.join(pending) or 'none'}); send only what it lists")
         return self.outbox.send_message(channel, text)
 
     def verify_message(self, args: dict[str, Any], result: str) -> str | None:
