@@ -34,6 +34,10 @@ def code_version() -> str:
     else the package version. Recorded per result, so a report resumed across edits says so."""
     root = Path(__file__).resolve().parents[1]
     try:
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        if not top or Path(top).resolve() != root:  # an installed package inside some other repository
+            return __version__
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=5, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
