@@ -111,8 +111,8 @@ class VulnWatch:
         markdown: Annotated[str, Field(description="The whole report, in Markdown")],
     ) -> str:
         """Save the weekly vulnerability report for a finished ISO week (once per week). It must name the week,
-        and every advisory of that week that affects us with critical or high risk, with that risk on its line,
-        and no advisory that does not affect us."""
+        and every advisory of that week that affects us with critical or high risk, with that risk (on its line
+        or in the heading above it), and no advisory that does not affect us."""
         iso = self._finished_week(week)
         text = markdown.strip()
         if not text:
