@@ -130,10 +130,17 @@ class TaskwardenSystem:
 def task_trace(tasks: dict[str, Any]) -> list[dict[str, Any]]:
     """What each task did, compactly: the report's evidence for reading a failed case."""
     return [{"id": task["id"], "role": task["role"], "status": task["status"], "attempts": task["attempts"],
-             "result": str(task.get("result", ""))[:400], "actions": [a["summary"][:240] for a in task["actions"]],
+             "result": str(task.get("result", ""))[:400], "actions": [_action_line(a) for a in task["actions"]],
              **({"escalation": str((task.get("escalation") or {}).get("reason", ""))[:300]}
                 if task.get("escalation") else {})}
             for task in tasks.values()]
+
+
+def _action_line(action: dict[str, Any]) -> str:
+    """An action's summary, clipped; a failed call keeps its error (long arguments would otherwise hide it)."""
+    line = action["summary"][:240]
+    errors = action.get("errors") or []
+    return f"{line} ... ERROR: {errors[-1][:400]}" if errors and action["outcome"] == "error" else line
 
 
 def without_mechanism(system: TaskwardenSystem, mechanism: str) -> TaskwardenSystem:

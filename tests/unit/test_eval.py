@@ -294,6 +294,19 @@ def test_a_crashing_case_is_a_scored_failure_and_the_other_cases_still_run():
     assert not any(r.score.success for r in results)
 
 
+def test_a_task_trace_keeps_a_failed_calls_error_whatever_the_length_of_its_arguments():
+    """Measured: a 9-advisory report's summary was cut before write_report's reason for refusing it."""
+    from taskwarden.evals.systems import task_trace
+
+    refused = {"tool": "write_report", "args": {}, "outcome": "error", "attempts": 1,
+               "summary": "write_report(markdown='" + "x" * 500 + "') -> error: ...",
+               "errors": ["PermissionError: report not saved: it omits CVE-2026-0002 (high)"]}
+    [task] = task_trace({"t2": {"id": "t2", "role": "reporter", "status": "passed", "attempts": 1, "result": "ok",
+                                "actions": [refused, {**refused, "outcome": "executed", "summary": "saved"}]}})
+    assert task["actions"][0].endswith("ERROR: PermissionError: report not saved: it omits CVE-2026-0002 (high)")
+    assert task["actions"][1] == "saved"
+
+
 def test_each_case_runs_on_every_system_before_the_next_case_and_results_keep_system_order():
     ran: list[tuple[str, str]] = []
 
