@@ -17,6 +17,7 @@ from langgraph.types import Command
 
 from scripts import passes, plan
 from taskwarden.evals.dataset import Case, dump_cases, load_dataset
+from taskwarden.evals.scoring import check_answer
 from taskwarden.graph import build_workflow
 from taskwarden.testing import ScriptedChatModel, call, say
 from taskwarden.tools.grounding import Evidence, check_grounding
@@ -246,6 +247,40 @@ def test_no_report_without_a_readable_feed(watch):
         tools["write_report"].invoke({"week": LAST, "markdown": "A quiet week."})
     plan_ = invoke(tools, "notification_plan", week=LAST)
     assert [n["channel"] for n in plan_["pending"]] == ["#security"] and "alert" in plan_["pending"][0]["about"]
+    with pytest.raises(PermissionError, match="no report can be drafted: the feed cannot be read"):
+        tools["draft_report"].invoke({"week": LAST})
+
+
+def test_draft_report_renders_what_write_report_accepts(watch):
+    """Measured: the reporter (1.5B) kept saving 'A quiet week.' although each refusal named the high advisory,
+    and a 9-advisory report written by hand was refused four times. The draft is rendered from the rules."""
+    workflow, tools, data_dir = watch
+    draft = invoke(tools, "draft_report", week=LAST)
+    assert draft["markdown"] == (
+        f"# Vulnerability report {LAST}\n\n"
+        f"3 of the 6 advisories published in {LAST} affect the packages we run (1 critical, 1 high, 1 medium).\n\n"
+        "## Critical\n\n- CVE-2026-0001 (critical, CVSS 9.8): openssl 3.0.13 in edge-proxy; upgrade to 3.0.14.\n\n"
+        "## High\n\n- CVE-2026-0002 (high, CVSS 7.5): django 4.2.10 in shop-web; upgrade to 4.2.11.\n\n"
+        "## Medium\n\n- CVE-2026-0003 (medium, CVSS 5.3): pillow 10.2.0 in media-service; upgrade to 10.3.0.")
+    assert f"write_report(week='{LAST}'" in draft["note"]
+    summaries = [a["summary"] for a in invoke(tools, "read_feed", week=LAST)["advisories"]]
+    assert summaries and not any(summary in draft["markdown"] for summary in summaries), "feed text is not repeated"
+    added = draft["markdown"].replace("\n\n", "\n\nPatch edge-proxy first.\n\n", 1)
+    assert invoke(tools, "write_report", week=LAST, markdown=added)["mentions"] == [
+        "CVE-2026-0001", "CVE-2026-0002", "CVE-2026-0003"]
+    assert "already saved" in invoke(tools, "draft_report", week=LAST)["note"]
+    with pytest.raises(PermissionError, match="2026-W47 is not over yet"):
+        tools["draft_report"].invoke({"week": "2026-W47"})
+    assert workflow.registry.get("draft_report").risk == "read"
+    assert workflow.registry.get("draft_report").grounding == {"week": "observed"}
+    assert "draft_report" in next(r for r in workflow.roles if r.name == "reporter").tools
+    write_json(data_dir / FEED_FILE, feed_entries([advisory(301, "struts2", "<6.3.0.2", "6.3.0.2", 9.8),
+                                                   {"id": "CVE-2026-0302", "cvss": "high"}], TODAY))
+    quiet = invoke(tools, "draft_report", week="2026-W45")["markdown"]
+    assert quiet == "# Vulnerability report 2026-W45\n\nA quiet week: no advisory was published in 2026-W45 for the packages we run."
+    quiet = invoke(tools, "draft_report", week=LAST)["markdown"]
+    assert "A quiet week: none of the 1 advisory published in 2026-W46 affects" in quiet
+    assert "1 malformed feed entry was skipped" in quiet and "CVE-2026-0302" not in quiet
 
 
 # notices and policies ---------------------------------------------------------------------------------------------
@@ -523,11 +558,12 @@ def follow_the_rules(case: Case, workdir, today):
     except FeedError:
         feed = None
     if feed is not None:
-        risks = {a["id"]: json.loads(watch.classify_risk(a["id"]))["risk"] for a in feed["advisories"]}
-        lines = [f"- {advisory_id}: {risk}" for advisory_id, risk in risks.items() if risk != "not-affected"]
-        report = {"week": week, "markdown": "\n".join([f"# Vulnerability report {week}", *lines]) + "\nA quiet week."}
-        try:
+        for entry in feed["advisories"]:
+            watch.classify_risk(entry["id"])
+        try:  # the draft, saved as it is: so every case's labels are met by draft_report's rendering
+            report = {"week": week, "markdown": json.loads(watch.draft_report(week))["markdown"]}
             assert watch.verify_report(report, watch.write_report(**report)) is None
+            assert check_answer(case, report["markdown"]) == [], case.id  # the report is the run's answer
         except PermissionError:
             pass
     outsiders = re.findall(r"(?<![\w@])[#@][a-z][\w-]*", case.request + json.dumps(case.setup.get("feed", [])))

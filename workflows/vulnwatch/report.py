@@ -1,12 +1,16 @@
 """What a weekly report must say: its week, every affected critical and high advisory of that week with its
-risk, and no advisory that does not affect us (so nothing is reported as affecting us that does not)."""
+risk, and no advisory that does not affect us (so nothing is reported as affecting us that does not); and a
+draft that says exactly that, rendered from the week's assessments."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
 from taskwarden.workflows.vulnwatch.feed import ADVISORY_ID
-from taskwarden.workflows.vulnwatch.risk import Assessment
+from taskwarden.workflows.vulnwatch.risk import SEVERITY_BANDS, Assessment
+
+RISK_ORDER = tuple(name for _, name in SEVERITY_BANDS)
+"""critical, high, medium, low: the order of a report's sections."""
 
 
 def mentioned_ids(markdown: str) -> list[str]:
@@ -49,6 +53,42 @@ def report_problems(markdown: str, week: str, assessments: list[Assessment], els
     if wrong:
         problems.append("it mentions advisories that do not belong in it (leave them out): " + "; ".join(wrong))
     return problems
+
+
+def draft_report(week: str, assessments: list[Assessment], malformed: int = 0) -> str:
+    """The week's report as the rules want it: a title with the week, then each advisory that affects us under
+    a heading for its risk (critical first), with the services and versions it affects and the version that
+    fixes it; a quiet week says so. Feed text (summaries) is left out: it is not ours to repeat."""
+    affected = [a for a in assessments if a.affected]
+    lines = [f"# Vulnerability report {week}", ""]
+    if not affected:
+        published = f"none of the {_advisories(len(assessments))} published in {week} affects" if assessments \
+            else f"no advisory was published in {week} for"
+        lines.append(f"A quiet week: {published} the packages we run.")
+    else:
+        counts = ", ".join(f"{n} {risk}" for risk in RISK_ORDER if (n := sum(a.risk == risk for a in affected)))
+        urgent = "" if any(a.must_report for a in affected) else "; none of them is critical or high"
+        lines.append(f"{len(affected)} of the {_advisories(len(assessments))} published in {week} "
+                     f"affect{'s' if len(affected) == 1 else ''} the packages we run ({counts}){urgent}.")
+        for risk in RISK_ORDER:
+            group = [a for a in affected if a.risk == risk]
+            if group:
+                lines += ["", f"## {risk.capitalize()}", "", *(_draft_line(a) for a in group)]
+    if malformed:
+        lines += ["", f"{malformed} malformed feed entr{'y was' if malformed == 1 else 'ies were'} skipped: "
+                      "they could not be classified."]
+    return "\n".join(lines)
+
+
+def _advisories(count: int) -> str:
+    return f"{count} advisor{'y' if count == 1 else 'ies'}"
+
+
+def _draft_line(assessment: Assessment) -> str:
+    advisory = assessment.advisory
+    where = ", ".join(f"{i.version} in {i.service}" for i in assessment.affected)
+    fix = f"upgrade to {advisory.fixed}" if advisory.fixed else "no fixed version yet"
+    return f"- {advisory.id} ({assessment.risk}, CVSS {advisory.cvss:.1f}): {advisory.package} {where}; {fix}."
 
 
 def _context(markdown: str, advisory_id: str) -> str:
