@@ -32,9 +32,7 @@ from taskwarden.graph.orchestrate import make_orchestrate
 from taskwarden.graph.persistence import default_ledger, sqlite_checkpointer
 from taskwarden.graph.review import make_human_review
 from taskwarden.graph.routing import (
-    route_after_evaluate,
     route_after_human_review,
-    route_after_intake,
     route_after_orchestrate,
 )
 from taskwarden.graph.state import InputState, OutputState, RunState
@@ -50,20 +48,18 @@ def workflow_builder(workflow: Workflow, *, models: dict[str, BaseChatModel | st
     engine = Engine(workflow=workflow, models=ModelProvider(models, workflow.models, workflow.redact),
                     ledger=ledger or default_ledger())
     builder = StateGraph(RunState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
-    builder.add_node("intake", make_intake(engine))
+    builder.add_node("intake", make_intake(engine), destinations=("recall", END))
     builder.add_node("recall", make_recall(engine))
     builder.add_node("orchestrate", make_orchestrate(engine))
     builder.add_node("work", build_worker_graph(engine))
-    builder.add_node("evaluate", make_evaluate(engine))
+    builder.add_node("evaluate", make_evaluate(engine), destinations=("human_review", "orchestrate"))
     builder.add_node("human_review", make_human_review(engine))
     builder.add_node("finalize", make_finalize(engine))
     builder.add_node("remember", make_remember(engine))
     builder.add_edge(START, "intake")
-    builder.add_conditional_edges("intake", route_after_intake, ["recall", END])
     builder.add_edge("recall", "orchestrate")
     builder.add_conditional_edges("orchestrate", route_after_orchestrate, ["work", "evaluate", "human_review", "finalize"])
     builder.add_edge("work", "evaluate")
-    builder.add_conditional_edges("evaluate", route_after_evaluate, ["human_review", "orchestrate"])
     builder.add_conditional_edges("human_review", route_after_human_review, ["orchestrate", "finalize"])
     builder.add_edge("finalize", "remember")
     builder.add_edge("remember", END)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from taskwarden.agents.evaluator import evaluate_result
 from taskwarden.agents.prompts import STALL_FEEDBACK
@@ -14,13 +15,16 @@ from taskwarden.agents.structured import StructuredOutputError
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit, emit_model_calls
-from taskwarden.graph.state import RunState, TaskRecord
+from taskwarden.graph.review import pending_escalation
+from taskwarden.graph.state import RunState, TaskRecord, merge_tasks
 from taskwarden.graph.usage import add_usage, usage_of_calls
 from taskwarden.graph.verification import check_effects
 
 
-def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
-    def evaluate(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
+def make_evaluate(engine: Engine) -> Callable[..., Command[Literal["human_review", "orchestrate"]]]:
+    def evaluate(state: RunState, runtime: Runtime[Context]) -> Command[Literal["human_review", "orchestrate"]]:
+        """Judge the finished tasks; then a human reviews an escalation, else orchestrate goes on. The node
+        routes itself (a `Command`): a conditional edge would copy every channel of the state to read one."""
         context = context_of(runtime)
         budgets = engine.budgets(context, state.get("budget_grants", 0))
         usage = dict(state.get("usage") or {})
@@ -54,7 +58,9 @@ def make_evaluate(engine: Engine) -> Callable[..., dict[str, Any]]:
             updates[task["id"]] = _apply_verdict(task, verdict, feedback, budgets.max_revisions)
             emit("evaluation", task_id=task["id"], verdict=verdict, feedback=feedback,
                  status=updates[task["id"]]["status"])
-        return {"tasks": updates, "usage": spent} if updates or spent else {}
+        after = {**state, "tasks": merge_tasks(state.get("tasks"), updates)}
+        goto = "human_review" if pending_escalation(after) else "orchestrate"
+        return Command(goto=goto, update={"tasks": updates, "usage": spent} if updates or spent else {})
 
     return evaluate
 

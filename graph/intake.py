@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Literal
 
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph import END
+from langgraph.types import Command
 
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit
@@ -34,17 +36,20 @@ def latest_request(state: RunState) -> str:
     return ""
 
 
-def make_intake(engine: Engine) -> Callable[[RunState], dict[str, Any]]:
-    def intake(state: RunState) -> dict[str, Any]:
+def make_intake(engine: Engine) -> Callable[[RunState], Command[Literal["recall", "__end__"]]]:
+    def intake(state: RunState) -> Command[Literal["recall", "__end__"]]:
+        """Start the run (on to recall), or end it at once with why the request cannot start. The node routes
+        itself (a `Command`): a conditional edge would copy every channel of the state to read one."""
         request = latest_request(state).strip()
         problem = request_problem(request, engine.workflow.validate_request)
         if problem:
             emit("invalid_request", error=problem, request=request[:2000])
-            return {"status": "invalid", "final_answer": f"Cannot start: {problem}.",
-                    "messages": [AIMessage(content=f"Cannot start: {problem}.")]}
+            return Command(goto=END, update={"status": "invalid", "final_answer": f"Cannot start: {problem}.",
+                                             "messages": [AIMessage(content=f"Cannot start: {problem}.")]})
         emit("run_started", workflow=engine.workflow.name, request=request)
-        return {"request": request, "run_id": uuid.uuid4().hex, "lessons": [], "reviews": [REPLACE],
-                "status": "running", "plan": None, "tasks": {REPLACE: True},
-                "usage": {RESET: True}, "budget_grants": 0, "escalation": None, "final_answer": ""}
+        return Command(goto="recall", update={
+            "request": request, "run_id": uuid.uuid4().hex, "lessons": [], "reviews": [REPLACE],
+            "status": "running", "plan": None, "tasks": {REPLACE: True},
+            "usage": {RESET: True}, "budget_grants": 0, "escalation": None, "final_answer": ""})
 
     return intake

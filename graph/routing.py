@@ -11,10 +11,6 @@ from taskwarden.graph.review import pending_escalation
 from taskwarden.graph.state import RunState, WorkerInput
 
 
-def route_after_intake(state: RunState) -> Literal["recall", "__end__"]:
-    return "__end__" if state.get("status") == "invalid" else "recall"
-
-
 def route_after_orchestrate(state: RunState) -> Literal["human_review", "evaluate", "finalize"] | list[Send]:
     """Escalations first; then results still to evaluate; else fan ready tasks out to workers; else finish."""
     if pending_escalation(state):
@@ -42,10 +38,6 @@ def run_evidence(state: RunState, exclude: str | None = None) -> dict[str, Any]:
     observations = [a["observation"] for tid, t in (state.get("tasks") or {}).items() if tid != exclude
                     for a in t["actions"] if a.get("observation") and a["outcome"] in ("executed", "replayed")]
     return {"request": request, "observations": observations}
-
-
-def route_after_evaluate(state: RunState) -> Literal["human_review", "orchestrate"]:
-    return "human_review" if pending_escalation(state) else "orchestrate"
 
 
 def route_after_human_review(state: RunState) -> Literal["orchestrate", "finalize"]:

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from taskwarden.agents.prompts import (
     CONFIRM_REQUEST,
@@ -181,7 +182,7 @@ def build_worker_graph(engine: Engine) -> Any:
                                        intervention(state, "loop_recovery", "corrected", f"the final reply was {what}")]
         return update
 
-    def run_tools(state: WorkerState, config: RunnableConfig, runtime: Runtime[Context]) -> dict[str, Any]:
+    def run_tools(state: WorkerState, config: RunnableConfig, runtime: Runtime[Context]) -> Command[Literal["call_model", "finish"]]:
         started = time.monotonic()
         task, role = state["task"], workflow.role(state["task"]["role"])
         reliability = engine.reliability(context_of(runtime))
@@ -228,7 +229,8 @@ def build_worker_graph(engine: Engine) -> Any:
         elif any(b.mechanism == "loop_recovery" for b in blocks.values()) and \
                 loop_interventions(state.get("interventions", [])) and not update.get("stop"):
             update.update(stalled(state, "it repeated a call that had already failed"))
-        return {**update, "usage": {"seconds": time.monotonic() - started}}
+        update["usage"] = {"seconds": time.monotonic() - started}
+        return Command(update=update, goto=after_tools(state, update))
 
     def finish(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
         task = dict(state["task"])
@@ -260,11 +262,10 @@ def build_worker_graph(engine: Engine) -> Any:
 
     builder = StateGraph(WorkerState, context_schema=Context, input_schema=WorkerInput, output_schema=WorkerOutput)
     builder.add_node(call_model)
-    builder.add_node(run_tools)
+    builder.add_node(run_tools, destinations=("call_model", "finish"))
     builder.add_node(finish)
     builder.add_edge(START, "call_model")
     builder.add_conditional_edges("call_model", route_after_call_model)
-    builder.add_conditional_edges("run_tools", route_after_run_tools)
     builder.add_edge("finish", END)
     return builder.compile()
 
@@ -359,8 +360,10 @@ def _describe_failure(error: dict[str, Any]) -> str:
     return f"{error['tool']}({format_args(error.get('args', {}))}) failed after {attempts} attempt{plural}: {history}"
 
 
-def route_after_run_tools(state: WorkerState) -> Literal["call_model", "finish"]:
-    return "finish" if state.get("stop") else "call_model"
+def after_tools(state: WorkerState, update: dict[str, Any]) -> Literal["call_model", "finish"]:
+    """Where run_tools goes next: back to the model, unless the attempt must stop. The node routes itself
+    (a `Command`): a conditional edge would copy every channel of the state to read one."""
+    return "finish" if update.get("stop") or state.get("stop") else "call_model"
 
 
 def _ask_approvals(gated: list[GatedCall], task: dict[str, Any]) -> dict[str, dict[str, Any]]:
