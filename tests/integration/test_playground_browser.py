@@ -138,7 +138,7 @@ def test_playground_streams_a_run_and_approves_the_refund_inline(server, page):
     page.keyboard.press("Enter")  # keyboard submit
 
     timeline = page.locator(".run .timeline")
-    expect(timeline.locator('li[data-event="plan"]')).to_contain_text("Planned 2 tasks")
+    expect(timeline.locator('li[data-event="plan"]')).to_contain_text("Planned 3 tasks")
     expect(timeline.locator('li[data-event="tool_call"]', has_text="lookup_customer")).to_have_count(1)
     expect(timeline.locator('li[data-event="tool_result"]', has_text="check_refund_policy")).to_contain_text("executed")
     expect(timeline.locator('li[data-event="policy_decision"]', has_text="issue_refund")).to_contain_text(

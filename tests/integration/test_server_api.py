@@ -95,7 +95,7 @@ def test_a_run_streams_its_events_pauses_for_review_and_resumes_through_the_sdk(
     kinds = [event["event"] for event in events]
     assert kinds[0] == "run_started" and {"plan", "tool_call", "evaluation", "review_requested"} <= set(kinds)
     plan = next(event for event in events if event["event"] == "plan")
-    assert [task["id"] for task in plan["tasks"]] == ["t1", "t2"]
+    assert [task["id"] for task in plan["tasks"]] == ["t1", "t2", "t3"], "the desk adds the writer's task"
     calls = [event["tool"] for event in events if event["event"] == "tool_call"]
     assert calls[:2] == ["lookup_customer", "check_refund_policy"] and "issue_refund" in calls
     (interrupt,) = next(update["__interrupt__"] for update in updates if "__interrupt__" in update)

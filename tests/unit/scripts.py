@@ -16,6 +16,7 @@ def plan(*tasks):
 
 REFUND_PLAN = plan(("t1", "researcher", "Find the customer and check the policy", ()),
                    ("t2", "refunder", "Issue the refund if allowed", ("t1",)))
+"""A plan without the writer: the shipped desk adds its task (a required role), `make_graph`'s desk does not."""
 
 
 def research(purchase="P1002", email="alice@example.com"):
@@ -28,6 +29,13 @@ def refund(purchase="P1002", amount=249.0, answer="Refund issued.", email="alice
     return [call("issue_refund", when="(t2)", purchase_id=purchase, amount=amount, reason="damaged",
                  customer_email=email),
             say(answer, when="(t2)")]
+
+
+def reply(customer="C001", message="We have looked into your refund request; the outcome is in your account.",
+          answer="Reply drafted.", task="t3"):
+    """The writer's steps: a reply that claims no refund, so it is saved whatever the refunder did."""
+    return [call("draft_reply", when=f"({task})", customer_id=customer, message=message),
+            say(answer, when=f"({task})")]
 
 
 def passes(n):

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from langgraph.types import Command
 
-from scripts import REFUND_PLAN, passes, refund, research
+from scripts import REFUND_PLAN, passes, refund, reply, research
 from taskwarden.cli.main import main
 from taskwarden.graph.audit import AuditLog, AuditWriteError, audit_config
 from taskwarden.graph.events import emit
@@ -145,8 +145,8 @@ CLI_REQUEST = "alice@example.com: please refund my standing desk, order P1002 - 
 
 def test_cli_audit_prints_the_timeline_and_json(home, capsys):
     models = {"orchestrator": ScriptedChatModel(script=[REFUND_PLAN]),
-              "worker": ScriptedChatModel(script=[*research(), *refund()]),
-              "evaluator": ScriptedChatModel(script=passes(2))}
+              "worker": ScriptedChatModel(script=[*research(), *refund(), *reply()]),  # the shipped desk: + t3
+              "evaluator": ScriptedChatModel(script=passes(3))}
     assert main(["run", "refunds", CLI_REQUEST, "--thread", "au-1", "--on-review", "approve"], models=models) == 0
     capsys.readouterr()
 

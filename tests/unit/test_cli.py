@@ -56,7 +56,7 @@ def test_pause_in_one_process_resume_in_another(paused):
 def test_run_streams_progress_and_stops_at_the_review_with_a_clear_prompt(home):
     out = cli(home, "pause", "run", "refunds", REQUEST, "--thread", "th-2", "--on-review", "stop")
     assert out.returncode == 3
-    for expected in ["plan: 2 task(s)", "t1 -> lookup_customer(email='alice@example.com')", "t1 evaluated: pass",
+    for expected in ["plan: 3 task(s)", "t3   writer", "t1 -> lookup_customer(email='alice@example.com')", "t1 evaluated: pass",
                      "t2 -> issue_refund(", "paused for human review", "Refunds over $100 need a human's approval",
                      "taskwarden review approve|edit|reject th-2"]:
         assert expected in out.stdout, f"missing {expected!r} in:\n{out.stdout}"

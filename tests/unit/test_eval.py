@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import REFUND_PLAN, TODAY, passes, research
+from scripts import REFUND_PLAN, TODAY, passes, reply, research
 from taskwarden.evals.dataset import Case, load_dataset
 from taskwarden.evals.langsmith_export import export_records, upload
 from taskwarden.evals.report import render_html, render_table, summarize, to_json
@@ -220,21 +220,24 @@ def scripted_refund(purchase: str, amount: float, extra: tuple[str, float] | Non
     if extra:
         worker.append(call("issue_refund", when="(t2)", purchase_id=extra[0], amount=extra[1], reason="x",
                            customer_email=ALICE))
-    worker.append(say(f"Refund R{purchase[1:]} issued.", when="(t2)"))
+    worker += [say(f"Refund R{purchase[1:]} issued.", when="(t2)"),
+               *reply(message=f"Your refund R{purchase[1:]} was issued.", answer=f"Your refund R{purchase[1:]} was issued.")]
     return {"orchestrator": ScriptedChatModel(script=[REFUND_PLAN]), "worker": ScriptedChatModel(script=worker),
-            "evaluator": ScriptedChatModel(script=passes(2))}
+            "evaluator": ScriptedChatModel(script=passes(3))}  # the shipped desk adds the writer's task (t3)
 
 
-def refund_case(cid: str, purchase: str, amount: float, review: bool = False, **extra) -> Case:
+def refund_case(cid: str, purchase: str, amount: float, review: bool = False, replied: bool = False, **extra) -> Case:
+    replies = {"reply_drafts": [{"customer_id": "C001"}]} if replied else {}
     return Case.model_validate({
         "id": cid, "input": {"request": f"alice@example.com: refund {purchase}"}, **extra,
-        "expect": {"effects": {"refunds": [{"purchase_id": purchase, "amount": amount}]}, "review": review,
+        "expect": {"effects": {"refunds": [{"purchase_id": purchase, "amount": amount}], **replies}, "review": review,
                    "answer": {"contains": [f"R{purchase[1:]}"]}}})
 
 
 def test_taskwarden_runs_are_scored_by_the_end_state_of_their_systems():
-    cases = [refund_case("small", "P1001", 79), refund_case("approved", "P1002", 249, review=True),
-             refund_case("greedy", "P1001", 79)]
+    cases = [refund_case("small", "P1001", 79, replied=True),
+             refund_case("approved", "P1002", 249, review=True, replied=True),
+             refund_case("greedy", "P1001", 79, replied=True)]
     scripts = {"small": lambda: scripted_refund("P1001", 79), "approved": lambda: scripted_refund("P1002", 249),
                "greedy": lambda: scripted_refund("P1001", 79, extra=("P1002", 249))}
     made = []

@@ -15,7 +15,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
-from scripts import REFUND_PLAN, TODAY, passes, plan, refund, research
+from scripts import REFUND_PLAN, TODAY, passes, plan, refund, reply, research
 from taskwarden.agents.evaluator import evaluation_schema
 from taskwarden.graph.context import Context
 from taskwarden.graph.redacting_model import RedactingChatModel, hide_messages, pseudonym_key
@@ -99,8 +99,9 @@ def test_secrets_level_sends_the_refund_desk_the_same_prompts_as_off(make_graph,
     def prompts(redact: str) -> list[list[str]]:
         desk = refund_desk(seed(tmp_path / redact / "refunds.db", TODAY), today=lambda: TODAY)  # the same data
         graph, models = make_graph(orchestrator=[REFUND_PLAN],
-                                   worker=[*research(purchase="P1001"), *refund(purchase="P1001", amount=79.0)],
-                                   evaluator=passes(2), workflow=desk, redact=redact)
+                                   worker=[*research(purchase="P1001"), *refund(purchase="P1001", amount=79.0),
+                                           *reply()],  # the shipped desk adds the writer's task (t3)
+                                   evaluator=passes(3), workflow=desk, redact=redact)
         assert graph.invoke(request(desk.sample_requests[1]),
                             {"configurable": {"thread_id": f"t-{redact}"}})["status"] == "completed"
         return [[re.sub(r"call_[0-9a-f]{8}", "call_id", text) for text in seen(model)] for model in models.values()]

@@ -126,3 +126,17 @@ def test_the_vulnerability_watch_reporter_fixes_a_refused_report_and_the_notifie
     assert [m.recipient for m in Outbox(tmp_path / "vulnwatch" / OUTBOX_FILE).messages()] == ["#security"]
     for model in models.values():
         model.assert_complete()
+
+
+def test_every_refund_request_gets_a_reply(tmp_path):
+    """Measured on the embedded model (day-29 laptop stand): the plan had the researcher and the refunder but
+    no writer, so the refund was issued and the customer never heard of it."""
+    from taskwarden.workflows.refunds.workflow import refund_desk
+
+    roles = refund_desk(tmp_path / "refunds.db").roles
+    planned = Plan(tasks=[PlannedTask(id="t1", description="Look up", role="researcher", acceptance_criteria=["x"]),
+                          PlannedTask(id="t2", description="Refund", role="refunder", acceptance_criteria=["y"])])
+    tasks = normalize_plan(planned, roles).tasks
+    assert [(t.id, t.role, t.depends_on) for t in tasks] == [
+        ("t1", "researcher", []), ("t2", "refunder", ["t1"]), ("t3", "writer", ["t1", "t2"])]
+    assert [r.name for r in roles if r.required] == ["writer"]

@@ -49,7 +49,8 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
             Role("refunder", prompts.REFUNDER, ("check_refund_policy", "issue_refund"), instructions=prompts.REFUNDER_STEPS,
                  criteria=prompts.REFUNDER_CRITERIA, after=("researcher",)),
             Role("writer", prompts.WRITER, ("draft_reply",), instructions=prompts.WRITER_STEPS,
-                 criteria=prompts.WRITER_CRITERIA, after=("researcher", "refunder"), must_call=("draft_reply",)),
+                 criteria=prompts.WRITER_CRITERIA, after=("researcher", "refunder"), must_call=("draft_reply",),
+                 required=True),  # every request gets a reply (measured: a plan without the writer left none)
         ],
         tools=refund_tools(desk),
         policies=[require_approval("issue_refund", f"amount > {APPROVAL_THRESHOLD_USD:g}",
