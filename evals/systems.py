@@ -154,6 +154,19 @@ def without_mechanism(system: TaskwardenSystem, mechanism: str) -> TaskwardenSys
                    name=f"{system.name}-no-{mechanism}")
 
 
+def baseline_answer(messages: list[Any], answer_from: tuple[str, str] | None = None) -> str:
+    """The baseline's answer, read as Taskwarden's is: where the workflow declares its answer to be a tool
+    argument (the refund desk's saved reply), the last successful call's; else the agent's last words."""
+    if answer_from:
+        tool, argument = answer_from
+        succeeded = {m.tool_call_id for m in messages if m.type == "tool" and getattr(m, "status", "") != "error"}
+        values = [str(call["args"].get(argument, "")).strip() for m in messages if m.type == "ai"
+                  for call in m.tool_calls if call["name"] == tool and call["id"] in succeeded]
+        if chosen := next((v for v in reversed(values) if v), ""):
+            return chosen
+    return next((m.text for m in reversed(messages) if m.type == "ai" and m.text.strip()), "")
+
+
 @dataclass
 class BaselineSystem:
     """LangChain's prebuilt agent (`langchain.agents.create_agent`, or LangGraph's `create_react_agent`
@@ -189,7 +202,7 @@ class BaselineSystem:
             end, error, answered = "failed", f"stopped at the step limit ({max_steps} model calls)", stop.answered
         messages = agent.get_state(config).values.get("messages", [])
         usage = usage_of(messages)
-        answer = next((m.text for m in reversed(messages) if m.type == "ai" and m.text.strip()), "")
+        answer = baseline_answer(messages, workspace.workflow.answer_from)
         return Outcome(end=end, answer=answer, reviews=answered.reviews, confirmations=answered.confirmations,
                        seconds=time.perf_counter() - started,
                        detail={"step_limit": error} if error else {}, **usage)

@@ -15,7 +15,7 @@ from taskwarden.evals.report import render_html, render_table, summarize, to_jso
 from taskwarden.evals.reviewer import STOPPED, decide
 from taskwarden.evals.runner import run_eval
 from taskwarden.evals.scoring import Outcome, diff_effects, score_case
-from taskwarden.evals.systems import BaselineSystem, TaskwardenSystem
+from taskwarden.evals.systems import BaselineSystem, TaskwardenSystem, baseline_answer
 from taskwarden.evals.workspace import EvalWorkspace
 from taskwarden.graph.context import Context
 from taskwarden.graph.reliability import MECHANISMS
@@ -345,6 +345,24 @@ def test_the_baseline_is_langchains_prebuilt_agent_behind_the_same_policy_gate()
                         today=TODAY)
     assert result.diff.added == {} and result.score.missing and result.score.review_asked
     assert "did not approve" in model.calls[-1].messages[-1].content
+
+
+def test_the_baselines_answer_is_read_like_taskwardens():
+    """Measured: the baseline saved 'Your refund R5002 of $12.49 ...' as the reply, then ended with 'Refund made
+    for P5002'. Taskwarden's answer is the saved reply (the workflow's `answer_from`): so is the baseline's."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    def drafted(call_id, message, status="success"):
+        return [AIMessage(content="", tool_calls=[{"name": "draft_reply", "id": call_id, "type": "tool_call",
+                                                   "args": {"customer_id": "C005", "message": message}}]),
+                ToolMessage(content="ok" if status == "success" else "Error: refused", tool_call_id=call_id,
+                            status=status)]
+
+    messages = [*drafted("a", "Your refund R5002 of $12.49 is on its way."), *drafted("b", "Refunded!", "error"),
+                AIMessage(content="Refund made for P5002.")]
+    assert baseline_answer(messages, ("draft_reply", "message")) == "Your refund R5002 of $12.49 is on its way."
+    assert baseline_answer(messages, None) == "Refund made for P5002."
+    assert baseline_answer(messages[2:], ("draft_reply", "message")) == "Refund made for P5002.", "none saved"
 
 
 def test_a_baseline_that_loops_stops_at_the_workflows_step_budget():
