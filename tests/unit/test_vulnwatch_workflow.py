@@ -169,6 +169,12 @@ def test_read_feed_gives_the_weeks_advisories(watch):
     result = invoke(tools, "read_feed", week="last")
     assert result["week"] == LAST and (result["from"], result["to"]) == ("2026-11-09", "2026-11-15")
     assert [a["id"] for a in result["advisories"]] == [f"CVE-2026-000{n}" for n in range(1, 7)]
+    # each with its risk, computed in code: the analyst needs no model call per advisory (measured: a 1.5B
+    # analyst made one classify_risk call per advisory, 9 in the demo week, for what code computes anyway)
+    assert [(a["risk"], a["affects"]) for a in result["advisories"][:4]] == [
+        ("critical", ["edge-proxy (3.0.13)"]), ("high", ["shop-web (4.2.10)"]), ("medium", ["media-service (10.2.0)"]),
+        ("not-affected", [])]
+    assert result["risk_rule"].startswith("risk = not-affected unless")
     assert [a["id"] for a in invoke(tools, "read_feed", week="2026-W45")["advisories"]] == ["CVE-2026-0008",
                                                                                               "CVE-2026-0007"]
     assert invoke(tools, "classify_risk", advisory_id="cve-2026-0001")["risk"] == "critical"
@@ -362,20 +368,17 @@ def test_the_week_announced_must_be_one_a_tool_showed(watch):
     assert check_grounding(feed_spec, {"week": "2026-W01"}, Evidence("last week's report", ())) == []
 
 
-def test_the_analysts_done_check_names_advisories_left_unclassified(watch):
-    workflow, tools, _ = watch
+def test_the_analysts_done_check_wants_the_feed_read(watch):
+    workflow, tools, data_dir = watch
     check = workflow.role("analyst").done_check
-    feed = tools["read_feed"].invoke({"week": LAST})
-    listed = [a["id"] for a in json.loads(feed)["advisories"]]
-    assert len(listed) >= 2
-    read = {"tool": "read_feed", "args": {"week": "last"}, "outcome": "executed", "summary": "", "observation": feed}
-    classified = [{"tool": "classify_risk", "args": {"advisory_id": i.lower()}, "outcome": "executed", "summary": ""}
-                  for i in listed[:-1]]
-    assert check([read, *classified]) == (f"read_feed listed 1 advisory(ies) whose risk was not classified yet: "
-                                          f"{listed[-1]}; call classify_risk for each, next "
-                                          f"classify_risk(advisory_id='{listed[-1]}')")
-    assert check([read, *classified, {**classified[0], "args": {"advisory_id": listed[-1]}}]) is None
-    assert check([]) is None  # nothing read: the evaluator judges the answer
+    read = {"tool": "read_feed", "args": {"week": "last"}, "outcome": "executed", "summary": "",
+            "observation": tools["read_feed"].invoke({"week": LAST})}
+    assert check([read]) is None, "read_feed gives every advisory's risk: nothing left to classify"
+    assert "call read_feed with the week the request names" in check([])
+    bad_week = {"tool": "read_feed", "args": {"week": "2026-W99"}, "outcome": "error", "summary": ""}
+    assert "call read_feed" in check([bad_week]), "a failed read of a readable feed is not an answer"
+    (data_dir / FEED_FILE).write_text("[", encoding="utf-8")
+    assert check([{**bad_week, "args": {"week": "last"}}]) is None, "the feed cannot be read: the answer says so"
 
 
 def test_the_notifiers_done_check_wants_the_plan_of_a_week_a_tool_showed(watch):

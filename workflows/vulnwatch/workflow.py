@@ -69,7 +69,7 @@ def vulnerability_watch(data_dir: str | Path | None = None, today: Callable[[], 
         roles=[
             Role("analyst", prompts.ANALYST, ("read_feed", "check_inventory", "classify_risk"),
                  instructions=prompts.ANALYST_STEPS, criteria=prompts.ANALYST_CRITERIA, required=True,
-                 done_check=watch.unclassified_advisories),
+                 done_check=watch.unread_feed),
             Role("reporter", prompts.REPORTER, ("draft_report", "write_report"), instructions=prompts.REPORTER_STEPS,
                  criteria=prompts.REPORTER_CRITERIA, after=("analyst",), required=True, sees_tool_results=True,
                  done_check=watch.unsaved_report),
