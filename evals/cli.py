@@ -122,6 +122,7 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
                            workroot=out / "workdirs" if args.keep_workdirs else None, keep=args.keep_workdirs,
                            progress=progress, reuse=reuse)
     except KeyboardInterrupt:
+        _print_so_far(journal, cases, [s.name for s in systems])
         print(f"\ntaskwarden eval: interrupted; the finished results are kept in {journal.path}: continue with "
               f"the same command and --out {out} --resume", file=sys.stderr)
         return 130
@@ -159,6 +160,22 @@ def cmd_eval(args: argparse.Namespace, models_for: ModelsFor | None = None) -> i
               file=sys.stderr)
         return 1
     return 0
+
+
+def _print_so_far(journal: Journal, cases: list, systems: list[str]) -> None:
+    """After an interrupt: the table of the cases every system finished (paired, so the columns compare)."""
+    if not journal.exists():
+        return
+    try:
+        finished, _ = journal.load(cases)
+    except JournalError:
+        return
+    paired = [c.id for c in cases if all((s, c.id) in finished for s in systems)]
+    if not paired:
+        return
+    results = [finished[(s, case_id)] for case_id in paired for s in systems]
+    print(f"\nso far: {len(paired)} of {len(cases)} case(s), finished by every system (not the final table)")
+    print(render_table(summarize(results)))
 
 
 def _resumed(journal: Journal, cases: list, *, resume: bool) -> dict:

@@ -584,7 +584,11 @@ def test_an_interrupted_evaluation_keeps_its_results_and_resumes_where_it_stoppe
 
     cases = ("--case", "common-alice-headphones", "--case", "approval-desk-approved")
     assert cmd_eval(eval_args(tmp_path, *cases), models_for=interrupted) == 130
-    assert "continue with the same command and --out" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "continue with the same command and --out" in printed.err
+    # what finished is summed up: a run of hours interrupted should not need its end to show a number
+    assert "so far: 1 of 2 case(s), finished by every system" in printed.out
+    assert "task success" in printed.out and "100%" in printed.out
     journal = tmp_path / "report" / "cases.jsonl"
     assert [json.loads(line)["case"] for line in journal.read_text().splitlines()] == ["common-alice-headphones"]
 
