@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 import uuid
 from typing import Any
@@ -375,5 +377,22 @@ def main(argv: list[str] | None = None, *, models: dict[str, BaseChatModel | str
         return 130
 
 
+INTERRUPTED = 130
+
+
+def cli() -> None:
+    """The `taskwarden` command: `main`, then exit with its code. After Ctrl-C it exits at once: a model call
+    still running in one of LangGraph's worker threads would otherwise hold the process until it returns
+    (minutes on a small CPU, measured with the embedded model); what finished is already saved (checkpoints,
+    the ledger, an evaluation's journal), and an unfinished tool call is reconciled on resume."""
+    code = main()
+    if code == INTERRUPTED:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

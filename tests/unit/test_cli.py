@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,21 @@ def test_a_failing_model_endpoint_gives_one_line_and_the_run_can_resume(home, ca
     assert "issue_refund" in capsys.readouterr().out
     for model in later.values():
         model.assert_complete()
+
+
+def test_the_command_exits_at_once_after_ctrl_c_though_a_worker_thread_is_still_busy(tmp_path):
+    """Measured: Ctrl-C during `taskwarden eval` printed 'interrupted' and then the process waited minutes for
+    a model call in one of LangGraph's (non-daemon) worker threads. `cli` exits at once with 130."""
+    program = tmp_path / "interrupted.py"
+    program.write_text(
+        "import threading, time\n"
+        "import taskwarden.cli.main as m\n"
+        "def main(argv=None, **_):\n"
+        "    threading.Thread(target=time.sleep, args=(60,)).start()  # a model call still running\n"
+        "    print('saved', flush=True)\n"
+        "    return m.INTERRUPTED\n"
+        "m.main = main\n"
+        "m.cli()\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=50)
+    assert (done.returncode, done.stdout) == (130, "saved\n") and time.monotonic() - started < 30
