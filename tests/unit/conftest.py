@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from scripts import TODAY
+from scripts import TODAY, scripted_tasks_only
 from taskwarden.graph import build_workflow
 from taskwarden.graph.audit import AuditLog
 from taskwarden.graph.reliability import MECHANISMS, Reliability
@@ -41,8 +39,8 @@ def make_graph(tmp_path, refunds_db, audit_log):
                   for role, steps in (("orchestrator", orchestrator), ("worker", worker), ("evaluator", evaluator))}
         made.extend(models.values())
         wf = workflow or refund_desk(refunds_db, today=lambda: TODAY)
-        if workflow is None:  # engine tests script the tasks they are about; required roles have their own tests
-            wf.roles = [dataclasses.replace(role, required=False) for role in wf.roles]
+        if workflow is None:
+            scripted_tasks_only(wf)
         # engine tests script exact call sequences; the reliability mechanisms have their own tests
         # (test_reliability.py) and would otherwise add steps to every script
         wf.reliability = workflow_changes.pop("reliability", WITHOUT_MECHANISMS)

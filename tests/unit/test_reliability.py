@@ -7,14 +7,13 @@ when nothing was asked, a write whose effect is not there, and a write the reque
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from scripts import TODAY, passes, plan
+from scripts import TODAY, passes, plan, scripted_tasks_only
 from taskwarden.graph import build_workflow
 from taskwarden.graph.context import Context
 from taskwarden.graph.reliability import MECHANISMS, Reliability
@@ -56,9 +55,7 @@ def refunds_for(db):
 def desk(refunds_db):
     wf = refund_desk(refunds_db, today=lambda: TODAY)
     wf.confirm = ()  # confirmation has its own tests
-    # so is the required writer (test_required_roles.py): each test here scripts only the tasks it is about
-    wf.roles = [dataclasses.replace(role, required=False) for role in wf.roles]
-    return wf
+    return scripted_tasks_only(wf)  # and so has the required writer
 
 
 def run(workflow, tmp_path, *, orchestrator, worker, evaluator, request, context=None, resume=()):

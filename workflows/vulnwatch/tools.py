@@ -326,14 +326,6 @@ def _skipped_in(feed: Feed, iso: str) -> list[Skipped]:
     return [s for s in feed.skipped if s.published is None or week_of(s.published) == iso]
 
 
-def _json(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _write_once(path: Path, text: str) -> None:
     """Write `path` whole, and only if it does not exist yet (a link cannot replace an existing file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
