@@ -11,12 +11,17 @@ from taskwarden.workflows.refunds.tools import RefundDesk
 
 CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We have issued a refund of $249.",
           "Your refund of $79.00 has been processed.", "We will process your refund within 5 days.",
-          "Good news: order P9999 has been refunded.", "I have refunded your order.", "We'll refund the $79 to your card."]
+          "Good news: order P9999 has been refunded.", "I have refunded your order.", "We'll refund the $79 to your card.",
+          # measured: a reply to a refund a reviewer had put on hold (no refund issued, the id invented)
+          "We have received your refund request and will process it as soon as possible.",
+          "The refund amount is $899.0, and the refund ID is R12345."]
 NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund was issued.",
               "Unfortunately your purchase is outside the 30-day window and cannot be refunded.",
               "We're sorry, but we were unable to find order P9999.", "Your refund request was not approved.",
               "Please reply with the e-mail you used so we can look into a refund.",
-              "We refund purchases within 30 days of purchase.", "Thank you for contacting us about order P9999."]
+              "We refund purchases within 30 days of purchase.", "Thank you for contacting us about order P9999.",
+              "The warehouse will check the battery before we decide on your refund request.",
+              "We will not process a refund until the warehouse has checked the battery."]
 
 
 @pytest.mark.parametrize("text", CLAIMS)
@@ -31,6 +36,7 @@ def test_refusals_questions_and_policy_statements_are_not(text):
 
 def test_cited_refund_ids():
     assert cited_refund_ids("Refund R1002 for P1002 (see R1002, R2001).") == ["R1002", "R2001"]
+    assert cited_refund_ids("Your refund ID is R12345 (order P6003, 899 USD).") == ["R12345"]
 
 
 @pytest.fixture

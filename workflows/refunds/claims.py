@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-REFUND_ID = re.compile(r"\bR\d{4}\b")
+REFUND_ID = re.compile(r"\bR\d{3,}\b")
+"""A refund id (ours look like R1002); longer ones too, since a model invents them (measured: R12345)."""
 _SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
 _REFUND_WORD = re.compile(r"\b(refund\w*|reimburs\w*|money back|credited)\b", re.IGNORECASE)
 _AFFIRMATIVE = re.compile(
@@ -19,7 +20,9 @@ _AFFIRMATIVE = re.compile(
     r"|\b(we|i)\s*(have|'ve)?\s+(issued|processed|approved|refunded|initiated|credited|sent)\b"
     r"|\b(we|i)\s*(will|'ll|are going to|am going to)\s+(process|issue|refund|approve|initiate|credit|send)\b"
     r"|\byou (will|'ll|should) (receive|get|see)\b"
-    r"|\b(refund|reimbursement) (of|for) \$?\d",
+    r"|\b(refund|reimbursement) (of|for) \$?\d"
+    r"|\b(refund|reimbursement) (amount|id|number) (is|was|of)\b"
+    r"|\b(will|'ll|shall) (process|issue|refund|approve|initiate|credit|send)\b",
     re.IGNORECASE)
 _NEGATION = re.compile(r"\b(not|no|cannot|can't|couldn't|could not|unable|won't|isn't|wasn't|didn't|never|"
                        r"unfortunately|sorry|however|unless|if)\b|n't\b", re.IGNORECASE)
