@@ -352,6 +352,10 @@ def _model_errors() -> tuple[type[Exception], ...]:
     return (ModelCallError, ModelServerError, ModelUnavailableError)
 
 
+INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+
 def main(argv: list[str] | None = None, *, models: dict[str, BaseChatModel | str] | None = None) -> int:
     """Entry point; `models` lets tests run the CLI on scripted models."""
     args = parser().parse_args(argv)
@@ -374,10 +378,7 @@ def main(argv: list[str] | None = None, *, models: dict[str, BaseChatModel | str
         return 1
     except KeyboardInterrupt:
         print("\ntaskwarden: interrupted; the run's last checkpoint is kept: `taskwarden resume <thread>`", file=sys.stderr)
-        return 130
-
-
-INTERRUPTED = 130
+        return INTERRUPTED
 
 
 def cli() -> None:

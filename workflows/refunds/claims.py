@@ -18,7 +18,7 @@ _AFFIRMATIVE = re.compile(
     r"\b(has been|have been|was|were|is being|is|are|will be|'s been)\s+(issued|processed|approved|initiated|"
     r"refunded|credited|completed|done|sent|on (its|the) way|under way|underway)\b"
     r"|\b(we|i)\s*(have|'ve)?\s+(issued|processed|approved|refunded|initiated|credited|sent)\b"
-    r"|\b(we|i)\s*(will|'ll|are going to|am going to)\s+(process|issue|refund|approve|initiate|credit|send)\b"
+    r"|\b(we|i)\s*(are going to|am going to)\s+(process|issue|refund|approve|initiate|credit|send)\b"
     r"|\byou (will|'ll|should) (receive|get|see)\b"
     r"|\b(refund|reimbursement) (of|for) \$?\d"
     r"|\b(refund|reimbursement) (amount|id|number) (is|was|of)\b"
