@@ -47,6 +47,11 @@ What the earlier tasks found (base your work on this):
 """Sent last, after the request: small models follow what they read last (measured: a reply to an
 unknown customer promised a refund when these results sat in the system prompt)."""
 
+HUMAN_DECISION_NOTE = " (a person declined its {tool} call: {said})"
+"""Added to an earlier task's result for the tasks that build on it, so a reviewer's or the requester's "no" and
+their reason reach, say, the reply (measured: the reply to a refund the reviewer rejected left out the reviewer's
+"send it for warranty repair", which only the refunder's rejected call held)."""
+
 PREVIOUS_ACTIONS_SECTION = """
 Actions already taken for this task in earlier attempts (their effects are real: do not repeat them):
 {actions}"""

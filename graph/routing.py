@@ -6,9 +6,13 @@ from typing import Any, Literal
 
 from langgraph.types import Send
 
+from taskwarden.agents.prompts import HUMAN_DECISION_NOTE
 from taskwarden.graph.orchestrate import awaiting_evaluation, runnable_tasks
 from taskwarden.graph.review import pending_escalation
-from taskwarden.graph.state import RunState, WorkerInput
+from taskwarden.graph.state import RunState, TaskRecord, WorkerInput
+
+REJECTED_MARK = " -> rejected: "
+"""How a declined call's summary reads (graph/worker.py builds it: `tool(args) -> outcome: observation`)."""
 
 
 def route_after_orchestrate(state: RunState) -> Literal["human_review", "evaluate", "finalize"] | list[Send]:
@@ -24,11 +28,19 @@ def route_after_orchestrate(state: RunState) -> Literal["human_review", "evaluat
     return [Send("work", WorkerInput(
         task={**task, "attempts": task["attempts"] + 1},
         request=state["request"],
-        dependency_results={dep: tasks[dep]["result"] for dep in task["depends_on"]},
+        dependency_results={dep: dependency_result(tasks[dep]) for dep in task["depends_on"]},
         run_usage=state.get("usage") or {},
         budget_grants=state.get("budget_grants", 0),
         evidence=run_evidence(state, exclude=task["id"]),
     )) for task in ready]
+
+
+def dependency_result(task: TaskRecord) -> str:
+    """A finished task's result as the tasks that build on it read it: with every call of it that a person
+    declined (a reviewer, or the requester asked to confirm) and what they said."""
+    declined = dict.fromkeys(HUMAN_DECISION_NOTE.format(tool=a["tool"], said=a["summary"].partition(REJECTED_MARK)[2])
+                             for a in task["actions"] if a["outcome"] == "rejected")
+    return task["result"] + "".join(declined)
 
 
 def run_evidence(state: RunState, exclude: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,9 @@ CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We 
           "Good news: order P9999 has been refunded.", "I have refunded your order.", "We'll refund the $79 to your card.",
           # measured: a reply to a refund a reviewer had put on hold (no refund issued, the id invented)
           "We have received your refund request and will process it as soon as possible.",
-          "The refund amount is $899.0, and the refund ID is R12345."]
+          "The refund amount is $899.0, and the refund ID is R12345.",
+          # measured: the same reply after the reviewer had rejected the refund
+          "We have received your refund of $899.0 for purchase P6003."]
 NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund was issued.",
               "Unfortunately your purchase is outside the 30-day window and cannot be refunded.",
               "We're sorry, but we were unable to find order P9999.", "Your refund request was not approved.",
@@ -54,8 +56,10 @@ def test_a_reply_promising_a_refund_to_an_unknown_customer_is_refused_with_the_f
 
 
 def test_claims_need_a_refund_on_record_and_cited_ids_must_exist(desk, refunds_db):
-    with pytest.raises(PermissionError, match="Refunds on record for C001: none"):
-        desk.draft_reply("C001", "Your refund of $79 has been issued.")
+    with pytest.raises(PermissionError, match="Refunds on record for C001: none") as refused:
+        desk.draft_reply("C001", "Thanks for writing. Your refund of $79 has been issued.")
+    assert "the sentence 'Your refund of $79 has been issued.' says a refund was made" in str(refused.value)
+    assert "without that sentence: say that no refund was issued" in str(refused.value), "what to write instead"
     desk.issue_refund("P1001", 79.0, "broken", "alice@example.com")
     desk.draft_reply("C001", "Your refund R1001 of $79 has been issued.")
     with pytest.raises(PermissionError, match="cites refund R1002, which does not exist"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langgraph.types import Command
 
-from scripts import REFUND_PLAN, passes, refund, research
+from scripts import REFUND_PLAN, passes, plan, refund, reply, research
 from taskwarden.graph.hitl import InvalidDecision, parse_decisions
 from taskwarden.testing import say
 from taskwarden.workflows.refunds.db import refunds_for
@@ -65,6 +65,29 @@ def test_reject_or_response_does_not_execute_and_tells_the_worker(make_graph, re
     observation = models["worker"].calls[-1].messages[-1].content
     assert decision["message"] in observation and "did not approve" in observation
     assert out["tasks"]["t2"]["actions"][0]["outcome"] == "rejected"
+
+
+def test_a_reviewers_no_and_reason_reach_the_tasks_that_build_on_it(make_graph, refunds_db):
+    """Measured: the reply to a refund the reviewer rejected left out the reviewer's reason (only the
+    refunder's rejected call held it, and its answer did not repeat it)."""
+    writer_plan = plan(("t1", "researcher", "Find the customer and check the policy", ()),
+                       ("t2", "refunder", "Issue the refund if allowed", ("t1",)),
+                       ("t3", "writer", "Draft the reply", ("t2",)))
+    graph, models = make_graph(orchestrator=[writer_plan],
+                               worker=[*research(), *refund()[:1], say("No refund was issued.", when="(t2)"),
+                                       *reply(message="We have not issued a refund: send it for warranty repair.")],
+                               evaluator=passes(3))
+    graph.invoke(REQUEST, CFG)
+    out = graph.invoke(Command(resume={"decisions": [{"type": "reject", "message": "Send it for warranty repair."}]}),
+                       CFG)
+    assert out["status"] == "completed" and refunds_for(refunds_db) == []
+    writer_turn = next(c for c in models["worker"].calls if "(t3)" in c.messages[0].content)
+    request = writer_turn.messages[1].content
+    assert "- t2: No refund was issued. (a person declined its issue_refund call: A human reviewer did not approve " \
+           "this call and says: Send it for warranty repair.)" in request
+    refunder_turn = next(c for c in models["worker"].calls if "(t2)" in c.messages[0].content)
+    assert "- t1: Customer found; P1002 is eligible." in refunder_turn.messages[1].content
+    assert "declined" not in refunder_turn.messages[1].content, "a task with no declined call reads as it was"
 
 
 def test_refund_under_100_runs_without_review(make_graph, refunds_db):

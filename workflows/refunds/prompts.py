@@ -21,6 +21,11 @@ REFUNDER_STEPS = """If the earlier results say the purchase is eligible and belo
 WRITER = "drafts the reply to the customer, saving it with draft_reply."
 WRITER_STEPS = """Write the reply from the results of the earlier tasks, not from the request: if a refund was issued, thank the customer and give the amount and the refund id; if not, give the reason stated in those results. Call draft_reply once with the customer id and that reply. Then answer with the reply."""
 
+NO_REFUND_HINT = ("Rewrite the reply without that sentence: say that no refund was issued (for example: \"We have not "
+                  "issued a refund for this purchase.\") and why, from what the earlier tasks found.")
+"""Appended to a reply refused for claiming a refund: measured, the writer kept its 'We have received your refund
+of $899.0' sentence and only added another after it ('However, we could not find a refund record')."""
+
 SAMPLE_REQUESTS = [
     "Hi, this is alice@example.com. Please refund my standing desk, order P1002: it arrived damaged.",
     "alice@example.com here: please refund order P1001, the headphones stopped working.",

@@ -16,6 +16,7 @@ from pydantic import Field
 from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
 from taskwarden.workflows.refunds.db import connect
+from taskwarden.workflows.refunds.prompts import NO_REFUND_HINT
 
 REFUND_WINDOW_DAYS = 30
 APPROVAL_THRESHOLD_USD = 100.0
@@ -171,8 +172,8 @@ class RefundDesk:
                 else f"Refunds on record for {customer['id']}: {', '.join(refunds) or 'none'}.")
         unknown = [refund_id for refund_id in cited if refund_id not in refunds]
         if claims and not refunds:
-            raise PermissionError(f"reply not saved: it says a refund was made ({claims[0]!r}) but no refund was "
-                                  f"issued. {fact} Tell the customer what actually happened.")
+            raise PermissionError(f"reply not saved: the sentence {claims[0]!r} says a refund was made, but no refund "
+                                  f"was issued. {fact} {NO_REFUND_HINT}")
         if unknown:
             raise PermissionError(f"reply not saved: it cites refund {', '.join(unknown)}, which does not exist. "
                                   f"{fact}")
