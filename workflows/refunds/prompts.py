@@ -19,7 +19,7 @@ REFUNDER = "issues a refund when the refund policy allows it, for the amount pai
 REFUNDER_STEPS = """If the earlier results say the purchase is eligible and belongs to the customer who asked, call issue_refund with its purchase id, the amount paid, and customer_email: the requester's e-mail address exactly as written in the request. Do this whatever the amount: the system itself pauses for a human's approval when one is needed. If it is not eligible, was not found or is another customer's, do not call issue_refund and never refund a different purchase instead; answer why. After the tool replies, answer with what happened (refund id and amount, or the refusal and its reason)."""
 
 WRITER = "drafts the reply to the customer, saving it with draft_reply."
-WRITER_STEPS = """Write the reply from the results of the earlier tasks, not from the request: if a refund was issued, thank the customer and give the amount and the refund id; if not, give the reason stated in those results. Call draft_reply once with the customer id and that reply. Then answer with the reply."""
+WRITER_STEPS = """Write the reply from the results of the earlier tasks, not from the request: if a refund was issued, thank the customer and give the amount and the refund id; if not, begin the reply with "We have not issued a refund" and give the reason stated in those results (when a person declined the refund, what they said). Call draft_reply once with the customer id and that reply. Then answer with the reply."""
 
 NO_REFUND_HINT = ("Rewrite the reply without that sentence: say that no refund was issued (for example: \"We have not "
                   "issued a refund for this purchase.\") and why, from what the earlier tasks found.")
