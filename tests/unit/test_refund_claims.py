@@ -16,14 +16,19 @@ CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We 
           "We have received your refund request and will process it as soon as possible.",
           "The refund amount is $899.0, and the refund ID is R12345.",
           # measured: the same reply after the reviewer had rejected the refund
-          "We have received your refund of $899.0 for purchase P6003."]
+          "We have received your refund of $899.0 for purchase P6003.",
+          # measured: replies to an unknown customer (a claim before 'but' is still a claim)
+          "We have received a refund of P1001 for the headphones that broke.",
+          "We have received a refund of $100 for order P1001, but no customer account uses the e-mail zoe@example.com."]
 NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund was issued.",
               "Unfortunately your purchase is outside the 30-day window and cannot be refunded.",
               "We're sorry, but we were unable to find order P9999.", "Your refund request was not approved.",
               "Please reply with the e-mail you used so we can look into a refund.",
               "We refund purchases within 30 days of purchase.", "Thank you for contacting us about order P9999.",
               "The warehouse will check the battery before we decide on your refund request.",
-              "We will not process a refund until the warehouse has checked the battery."]
+              "We will not process a refund until the warehouse has checked the battery.",
+              "We have received your refund request, but we could not find your account.",
+              "We have not issued a refund, but your request has been sent to our team."]
 
 
 @pytest.mark.parametrize("text", CLAIMS)
@@ -49,7 +54,7 @@ def desk(refunds_db):
 def test_a_reply_promising_a_refund_to_an_unknown_customer_is_refused_with_the_facts(desk, refunds_db):
     with pytest.raises(PermissionError) as refused:
         desk.draft_reply("zoe@example.com", "Thanks Zoe! Your refund for P9999 is on its way.")
-    assert "No customer account uses the e-mail zoe@example.com" in str(refused.value)
+    assert "We could not find a customer account with the e-mail zoe@example.com" in str(refused.value)
     assert reply_drafts(refunds_db) == [], "nothing is saved"
     desk.draft_reply("zoe@example.com", "We could not find an account for zoe@example.com.")
     assert [d["customer_id"] for d in reply_drafts(refunds_db)] == ["zoe@example.com"]

@@ -168,7 +168,7 @@ class RefundDesk:
             refunds = [] if customer is None else [row["id"] for row in conn.execute(
                 "SELECT r.id FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.customer_id = ?",
                 (customer["id"],))]
-        fact = (f"No customer account uses the e-mail {recipient}." if customer is None
+        fact = (f"We could not find a customer account with the e-mail {recipient}." if customer is None
                 else f"Refunds on record for {customer['id']}: {', '.join(refunds) or 'none'}.")
         unknown = [refund_id for refund_id in cited if refund_id not in refunds]
         if claims and not refunds:
