@@ -1,13 +1,16 @@
-"""A reply may only claim a refund the refunds table shows (the unknown-customer reply stays honest)."""
+"""A reply may only claim a refund the refunds table shows (the unknown-customer reply stays honest); purchases are
+listed by the item the customer names."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from scripts import TODAY
 from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
 from taskwarden.workflows.refunds.db import reply_drafts
-from taskwarden.workflows.refunds.tools import RefundDesk
+from taskwarden.workflows.refunds.tools import RefundDesk, item_words
 
 CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We have issued a refund of $249.",
           "Your refund of $79.00 has been processed.", "We will process your refund within 5 days.",
@@ -69,3 +72,22 @@ def test_claims_need_a_refund_on_record_and_cited_ids_must_exist(desk, refunds_d
     desk.draft_reply("C001", "Your refund R1001 of $79 has been issued.")
     with pytest.raises(PermissionError, match="cites refund R1002, which does not exist"):
         desk.draft_reply("C001", "Your refund R1002 has been issued.")
+
+
+def test_purchases_of_a_named_item_and_a_clear_no_when_the_customer_bought_none(desk):
+    """Measured: Carla asked for a refund of her 'standing desk' (Alice's item); the researcher took her laptop
+    stand from the full list and it was refunded."""
+    assert [p["purchase_id"] for p in json.loads(desk.list_purchases("C001", item="my wireless headphones"))] == ["P1001"]
+    assert [p["purchase_id"] for p in json.loads(desk.list_purchases("C003", item="the monitor"))] == ["P3002"]
+    with pytest.raises(LookupError, match=r"customer C003 bought no 'standing desk' \(their purchases: Laptop stand, "
+                                          r"27-inch monitor\); do not refund another one"):
+        desk.list_purchases("C003", item="standing desk")
+    everything = [p["purchase_id"] for p in json.loads(desk.list_purchases("C003"))]
+    assert everything == ["P3001", "P3002"], "newest first"
+    assert [p["purchase_id"] for p in json.loads(desk.list_purchases("C003", item="my most recent order"))] == everything, \
+        "words that name no item list everything"
+
+
+def test_item_words_are_lower_case_singular_and_skip_filler():
+    assert item_words("My Wireless Headphones") == {"wireles", "headphone"}
+    assert item_words("the last thing I bought") == set()

@@ -20,6 +20,15 @@ from taskwarden.workflows.refunds.prompts import NO_REFUND_HINT
 
 REFUND_WINDOW_DAYS = 30
 APPROVAL_THRESHOLD_USD = 100.0
+_NOT_AN_ITEM = frozenset({"a", "an", "the", "my", "our", "your", "i", "of", "for", "order", "item", "purchase", "thing",
+                          "one", "most", "recent", "latest", "last", "new", "bought", "it", "them", "that", "this"})
+
+
+def item_words(text: str) -> frozenset[str]:
+    """The words that name an item, lower-case and singular ('my wireless headphones' -> headphone, wireless)."""
+    return frozenset(w.removesuffix("s") for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _NOT_AN_ITEM)
+
+
 REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
 """What a request must say for a refund to be issued at all: a refund, a return or money back. A question
 about refunds says it too; the refunder's instructions and the evaluator keep those refund-free."""
@@ -43,8 +52,14 @@ class RefundDesk:
             raise LookupError(f"no customer with e-mail {email!r}")
         return json.dumps({"customer_id": row["id"], "name": row["name"], "email": row["email"]})
 
-    def list_purchases(self, customer_id: str) -> str:
-        """List a customer's purchases (purchase_id, item, amount, purchased_on, refunded)."""
+    def list_purchases(
+        self,
+        customer_id: str,
+        item: Annotated[str, Field(description="The item the customer names (like 'standing desk'), to list only "
+                                               "purchases of it; empty to list them all")] = "",
+    ) -> str:
+        """List a customer's purchases, newest first (purchase_id, item, amount, purchased_on, refunded); with
+        `item`, only the purchases of that item."""
         with closing(connect(self.db_path)) as conn:
             if conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
                 raise LookupError(f"no customer with id {customer_id!r}")
@@ -52,8 +67,15 @@ class RefundDesk:
                 "SELECT p.id, p.item, p.amount, p.purchased_on, r.id AS refund_id FROM purchases p "
                 "LEFT JOIN refunds r ON r.purchase_id = p.id WHERE p.customer_id = ? ORDER BY p.purchased_on DESC",
                 (customer_id,)).fetchall()
-        return json.dumps([{"purchase_id": r["id"], "item": r["item"], "amount": r["amount"],
-                            "purchased_on": r["purchased_on"], "refunded": r["refund_id"] is not None} for r in rows])
+        purchases = [{"purchase_id": r["id"], "item": r["item"], "amount": r["amount"],
+                      "purchased_on": r["purchased_on"], "refunded": r["refund_id"] is not None} for r in rows]
+        if item_words(item):
+            matching = [p for p in purchases if item_words(item) <= item_words(p["item"])]
+            if not matching:
+                raise LookupError(f"customer {customer_id} bought no {item.strip()!r} (their purchases: "
+                                  f"{', '.join(p['item'] for p in purchases) or 'none'}); do not refund another one")
+            purchases = matching
+        return json.dumps(purchases)
 
     def check_refund_policy(self, purchase_id: str) -> str:
         """Check whether a purchase can be refunded under the refund policy, and whether approval is needed."""
