@@ -23,13 +23,18 @@ _AFFIRMATIVE = re.compile(
     r"|\b(refund|reimbursement) (of|for) \$?\d"
     r"|\b(refund|reimbursement) (amount|id|number) (is|was|of)\b"
     r"|\b(will|'ll|shall) (process|issue|refund|approve|initiate|credit|send)\b"
-    r"|\breceived (a|your|the) (refund|reimbursement)\b(?! request)",
+    r"|\breceived (a|your|the) (refund|reimbursement)\b(?! request)"
+    r"|\b(refunded|reimbursed|credited)\s+(P\d|\$\s?\d|\d|it\b|them\b|you\b|your\b|in full\b)",
     re.IGNORECASE)
 _CLAUSE = re.compile(r",?\s+\b(?:but|however|although|though|yet|while)\b|;", re.IGNORECASE)
 """Where a sentence turns: a negation after it does not take back what came before (measured: "We have received
 a refund of $100 for order P1001, but no customer account uses the e-mail zoe@example.com.")."""
-_NEGATION = re.compile(r"\b(not|no|cannot|can't|couldn't|could not|unable|won't|isn't|wasn't|didn't|never|"
-                       r"unfortunately|sorry|however|unless|if)\b|n't\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(not|no|cannot|unable|never)\b|n't\b", re.IGNORECASE)
+NEGATION_REACH = 4
+"""A negation takes back a claim only within this many words before it (measured: "We have approved the refund of
+P1002 immediately, and no review is needed." passed as negated by its 'no')."""
+_CONDITION = re.compile(r"\b(if|unless|once|when)\b", re.IGNORECASE)
+"""A condition earlier in the clause makes a promise conditional ('If the warehouse finds a fault, we will ...')."""
 
 
 def refund_claims(message: str) -> list[str]:
@@ -39,7 +44,15 @@ def refund_claims(message: str) -> list[str]:
 
 
 def _claims(clause: str) -> bool:
-    return bool(_REFUND_WORD.search(clause) and _AFFIRMATIVE.search(clause) and not _NEGATION.search(clause))
+    """A clause with a refund word and an affirmation that no nearby negation ('no refund was issued') takes back."""
+    if not _REFUND_WORD.search(clause):
+        return False
+    for said in _AFFIRMATIVE.finditer(clause):
+        before = clause[: said.start()]
+        near = " ".join(before.split()[-NEGATION_REACH:])
+        if not _NEGATION.search(f"{near} {said.group(0)}") and not _CONDITION.search(before):
+            return True
+    return False
 
 
 def cited_refund_ids(message: str) -> list[str]:

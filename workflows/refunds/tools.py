@@ -23,6 +23,8 @@ APPROVAL_THRESHOLD_USD = 100.0
 _NOT_AN_ITEM = frozenset({"a", "an", "the", "my", "our", "your", "i", "of", "for", "order", "item", "purchase", "thing",
                           "one", "most", "recent", "latest", "last", "new", "bought", "it", "them", "that", "this"})
 
+_LATEST = re.compile(r"\b(most recent|latest|last|newest)\b", re.IGNORECASE)
+
 
 def item_words(text: str) -> frozenset[str]:
     """The words that name an item, lower-case and singular ('my wireless headphones' -> headphone, wireless)."""
@@ -56,10 +58,11 @@ class RefundDesk:
         self,
         customer_id: str,
         item: Annotated[str, Field(description="The item the customer names (like 'standing desk'), to list only "
-                                               "purchases of it; empty to list them all")] = "",
+                                               "purchases of it; 'most recent' for only their latest purchase; "
+                                               "empty to list them all")] = "",
     ) -> str:
         """List a customer's purchases, newest first (purchase_id, item, amount, purchased_on, refunded); with
-        `item`, only the purchases of that item."""
+        `item`, only the purchases of that item, or only the latest ('most recent')."""
         with closing(connect(self.db_path)) as conn:
             if conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
                 raise LookupError(f"no customer with id {customer_id!r}")
@@ -75,6 +78,8 @@ class RefundDesk:
                 raise LookupError(f"customer {customer_id} bought no {item.strip()!r} (their purchases: "
                                   f"{', '.join(p['item'] for p in purchases) or 'none'}); do not refund another one")
             purchases = matching
+        if _LATEST.search(item):
+            purchases = purchases[:1]
         return json.dumps(purchases)
 
     def check_refund_policy(self, purchase_id: str) -> str:
