@@ -7,7 +7,6 @@ re-runs the node on resume.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from taskwarden.agents.prompts import (
@@ -18,6 +17,7 @@ from taskwarden.agents.prompts import (
     REPEATED_FAILURE_OBSERVATION,
     UNGROUNDED_OBSERVATION,
 )
+from taskwarden.graph.asks import asks_for
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord
 from taskwarden.tools.executor import GatedCall, call_key, format_args
@@ -86,8 +86,9 @@ def named_record_first(call: GatedCall, evidence: Evidence, attempt_actions: lis
 
 
 def asked_for(spec: ToolSpec, request: str) -> bool:
-    """Whether the request expresses the tool's declared intent (always, when it declares none)."""
-    return spec.intent is None or re.search(spec.intent, request, re.IGNORECASE) is not None
+    """Whether the request asks for the tool's declared intent (always, when it declares none): a mention in a
+    question or after a "don't" is not an ask (`graph/asks.py`)."""
+    return spec.intent is None or asks_for(spec.intent, request)
 
 
 def repeated_failure(call: GatedCall, attempt_actions: list[ActionRecord], role: Role) -> Block | None:

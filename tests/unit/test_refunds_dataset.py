@@ -149,6 +149,15 @@ def test_every_case_that_expects_a_refund_asks_for_one_as_the_intent_reads_it(tm
     for request in ("alice@example.com: where is my order P1001?", "bob@example.com: please update my address",
                     "carla@example.com: when will the monitor P3002 ship?"):
         assert not asked_for(spec, request), request
+    # a mention is not an ask: a question about refunds, or a "don't refund" (measured: both were refunded)
+    for case in CASES.values():
+        if "edge:question-only" in case.tags:
+            assert not asked_for(spec, case.request), case.request
+    for request in ("Is it possible to get a refund for P1001?", "Can I get a refund for my headphones?",
+                    "could you refund the last thing I bought?", "I don't need the desk. Please refund P1002."):
+        assert asked_for(spec, request), request
+    for request in ("I'm not asking for a refund, just checking the policy.", "No refund needed, thanks!"):
+        assert not asked_for(spec, request), request
 
 
 def test_the_right_refund_is_grounded_and_accepted_in_every_case_that_expects_one(tmp_path):
