@@ -22,8 +22,9 @@ REFUND_WINDOW_DAYS = 30
 APPROVAL_THRESHOLD_USD = 100.0
 _NOT_AN_ITEM = frozenset({"a", "an", "the", "my", "our", "your", "i", "of", "for", "order", "item", "purchase", "thing",
                           "one", "most", "recent", "latest", "last", "new", "bought", "it", "them", "that", "this"})
-
+"""Words in `list_purchases(item=...)` that name no item ('my most recent order' names none)."""
 _LATEST = re.compile(r"\b(most recent|latest|last|newest)\b", re.IGNORECASE)
+"""`list_purchases(item=...)` words that ask for the latest purchase alone."""
 
 
 def item_words(text: str) -> frozenset[str]:
@@ -33,7 +34,7 @@ def item_words(text: str) -> frozenset[str]:
 
 REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
 """What a request must say for a refund to be issued at all: a refund, a return or money back. A question
-about refunds says it too; the refunder's instructions and the evaluator keep those refund-free."""
+about refunds, or a "don't refund", mentions it without asking for it (`graph/asks.py`)."""
 POLICY_TEXT = (f"Refunds are possible within {REFUND_WINDOW_DAYS} days of purchase, up to the amount paid; "
                f"refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval.")
 
@@ -73,7 +74,7 @@ class RefundDesk:
         purchases = [{"purchase_id": r["id"], "item": r["item"], "amount": r["amount"],
                       "purchased_on": r["purchased_on"], "refunded": r["refund_id"] is not None} for r in rows]
         if item_words(item):
-            matching = [p for p in purchases if item_words(item) <= item_words(p["item"])]
+            matching = [p for p in purchases if item_words(item) <= item_words(p["item"]) | {p["purchase_id"].lower()}]
             if not matching:
                 raise LookupError(f"customer {customer_id} bought no {item.strip()!r} (their purchases: "
                                   f"{', '.join(p['item'] for p in purchases) or 'none'}); do not refund another one")
