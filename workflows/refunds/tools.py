@@ -73,8 +73,9 @@ class RefundDesk:
                 (customer_id,)).fetchall()
         purchases = [{"purchase_id": r["id"], "item": r["item"], "amount": r["amount"],
                       "purchased_on": r["purchased_on"], "refunded": r["refund_id"] is not None} for r in rows]
-        if item_words(item):
-            matching = [p for p in purchases if item_words(item) <= item_words(p["item"]) | {p["purchase_id"].lower()}]
+        asked = item_words(item)
+        if asked:
+            matching = [p for p in purchases if asked <= item_words(p["item"]) | {p["purchase_id"].lower()}]
             if not matching:
                 raise LookupError(f"customer {customer_id} bought no {item.strip()!r} (their purchases: "
                                   f"{', '.join(p['item'] for p in purchases) or 'none'}); do not refund another one")
