@@ -39,7 +39,7 @@ def check_effects(task: TaskRecord, registry: ToolRegistry, reliability: Reliabi
     if checked.verdict or not reliability.verify_after_write or done_check is None:
         return checked
     try:
-        undone = done_check([dict(action) for action in task["actions"]])
+        undone = done_check([dict(action) for action in task["actions"]], request)
     except Exception as exc:  # the check itself failed: the task is not confirmed done
         undone = f"the completion check failed: {type(exc).__name__}: {exc}"
     if not undone:

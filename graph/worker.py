@@ -313,7 +313,8 @@ def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str 
     if reminders and state.get("progress_step", 0) <= reminders[-1].get("step", 0):
         return None
     try:
-        return role.done_check([dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]])
+        actions = [dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]]
+        return role.done_check(actions, state["request"])
     except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
         return None
 

@@ -14,8 +14,9 @@ Risk = Literal["read", "write", "irreversible"]
 RISKS: tuple[str, ...] = ("read", "write", "irreversible")
 GroundRule = Literal["request", "observed", "seen", "free"]
 GROUND_RULES: tuple[str, ...] = ("request", "observed", "seen", "free")
-DoneCheck = Callable[[list[dict[str, Any]]], "str | None"]
-"""A role's check that its task left nothing undone (see `Role.done_check`)."""
+DoneCheck = Callable[[list[dict[str, Any]], str], "str | None"]
+"""A role's check that its task left nothing undone, given the task's actions and the run's request (see
+`Role.done_check`)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class Role:
     drops the facts a report is written from)."""
     done_check: DoneCheck | None = field(default=None, compare=False)
     """A check in code that a task of this role left nothing undone, re-reading the system: given the
-    task's actions (tool, args, outcome, observation), what is still to do, or None. Run before the
+    task's actions (tool, args, outcome, observation) and the request, what is still to do, or None. Run before the
     evaluator (verify after write); what it returns revises the task (e.g. notices still unsent)."""
 
     def __post_init__(self) -> None:

@@ -386,6 +386,28 @@ def test_a_write_is_verified_by_re_reading_the_system(tmp_path, lose_writes):
         assert checks == ["verified"] and state["status"] == "completed" and notes == {"n1": "hello"}
 
 
+def test_a_refunder_that_settles_one_of_two_asked_purchases_is_told_the_other_is_undone(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: asked for P4001 and P4002, the refunder refunded P4001 and answered."""
+    dan = "dan@example.com"
+    state, events, _ = run(
+        desk, tmp_path, request=f"{dan}: I'm returning the keyboard (P4001) and the mouse (P4002), please refund them.",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("lookup_customer", when="(t1)", email=dan),
+                call("check_refund_policy", when="(t1)", purchase_id="P4001"),
+                call("check_refund_policy", when="(t1)", purchase_id="P4002"),
+                say("C004; P4001 and P4002 are eligible.", when="(t1)"),
+                call("issue_refund", when="(t2)", purchase_id="P4001", amount=99.0, reason="returned",
+                     customer_email=dan),
+                say("Refund R4001 issued for $99.", when="R4001"),
+                call("issue_refund", when="Not finished yet", purchase_id="P4002", amount=100.0, reason="returned",
+                     customer_email=dan),
+                say("Refunds R4001 ($99) and R4002 ($100) issued.", when="R4002")],
+        evaluator=passes(2))
+    assert refunds_for(refunds_db) == ["P4001", "P4002"] and state["status"] == "completed"
+    [reminder] = [e for e in interventions(events, "verify_after_write") if e["action"] == "unfinished"]
+    assert "P4002 (Ergonomic mouse, $100.00" in reminder["message"]
+
+
 @pytest.mark.parametrize(("answer", "refunded"), [({"type": "response", "message": "Yes, go ahead."}, ["P1001"]),
                                                   ({"type": "response", "message": "No, wait."}, [])])
 def test_a_write_waits_for_the_requesters_explicit_yes(desk, refunds_db, tmp_path, answer, refunded):

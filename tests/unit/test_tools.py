@@ -177,3 +177,33 @@ def test_a_reply_goes_to_a_known_customer_or_an_email_address(desk):
         desk.draft_reply("C999", "Hello")
     with pytest.raises(ValueError, match="empty"):
         desk.draft_reply("C001", "  ")
+
+
+def _refund_call(purchase_id, outcome):
+    return {"tool": "issue_refund", "args": {"purchase_id": purchase_id}, "outcome": outcome, "summary": ""}
+
+
+def test_the_refunders_done_check_wants_every_asked_purchase_settled(desk):
+    """Measured on the embedded model: asked to refund two orders, the refunder refunded one (or found one too
+    old and stopped) and answered; the evaluator passed it."""
+    both = "alice@example.com: please refund both my orders, P1001 (headphones) and P1002 (standing desk)."
+    undone = desk.unrefunded([_refund_call("P1002", "executed")], both)
+    assert "P1001 (Wireless headphones, $79.00" in undone and "customer_email 'alice@example.com'" in undone
+    assert "P1002" not in undone
+    assert desk.unrefunded([_refund_call("P1002", "executed"), _refund_call("P1001", "rejected")], both) is None
+    failed = [_refund_call("P1002", "executed"), _refund_call("P1001", "error")]
+    assert "P1001" in desk.unrefunded(failed, both), "a call that failed settles nothing"
+    desk.issue_refund("P1001", 79.0, "broken", ALICE)
+    assert desk.unrefunded([_refund_call("P1002", "executed")], both) is None, "refunded meanwhile: re-read"
+
+
+def test_the_refunders_done_check_leaves_alone_what_may_not_be_refunded(desk):
+    one_too_old = "bob@example.com: refund P2001 and P2002 please."
+    assert "P2002" in desk.unrefunded([], one_too_old) and "P2001" not in desk.unrefunded([], one_too_old)
+    assert desk.unrefunded([], "alice@example.com: refund P1001, and also P2001 for Bob.").count("P2") == 0
+    assert desk.unrefunded([], "alice@example.com: please refund Bob's order P2002.") is None, "not hers"
+    assert desk.unrefunded([], "zoe@example.com: please refund P1001.") is None, "no account"
+    assert desk.unrefunded([], "Please refund P1001.") is None, "no requester"
+    assert desk.unrefunded([], "alice@example.com: is P1001 still refundable?") is None, "a question"
+    assert desk.unrefunded([], "alice@example.com: don't refund P1001 yet.") is None, "asked not to"
+    assert desk.unrefunded([], "alice@example.com: please refund P9999.") is None, "no such purchase"

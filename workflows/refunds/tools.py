@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from taskwarden.graph.asks import asks_for
 from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
 from taskwarden.workflows.refunds.db import connect
@@ -35,6 +36,10 @@ def item_words(text: str) -> frozenset[str]:
 REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
 """What a request must say for a refund to be issued at all: a refund, a return or money back. A question
 about refunds, or a "don't refund", mentions it without asking for it (`graph/asks.py`)."""
+PURCHASE_ID = re.compile(r"\bP\d{4}\b")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+DECIDED = ("executed", "replayed", "rejected", "refused")
+"""Outcomes of an `issue_refund` call that settle its purchase: made, or declined by a person or the policy."""
 POLICY_TEXT = (f"Refunds are possible within {REFUND_WINDOW_DAYS} days of purchase, up to the amount paid; "
                f"refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval.")
 
@@ -186,6 +191,56 @@ class RefundDesk:
             return f"the reply drafts to {recipient!r} do not hold this message (latest: {rows[0]['message'][:80]!r})"
         return None
 
+    def unrefunded(self, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The refunder's completion check: the purchases the request asks to refund (by id or by item name) that
+        are the requester's and refundable now (re-read from the database) but that no `issue_refund` call of this
+        task settled; None when there are none, or the request asks for no refund.
+
+        Measured: asked to refund two orders, the refunder refunded one (or checked one, found it too old) and
+        answered; the evaluator passed it."""
+        if not asks_for(REFUND_INTENT, request):
+            return None
+        settled = {str(a["args"].get("purchase_id", "")).strip() for a in actions
+                   if a["tool"] == "issue_refund" and a["outcome"] in DECIDED}
+        emails = EMAIL.findall(request)
+        undone = []
+        for purchase_id in self._named_purchases(request, emails):
+            if purchase_id in settled:
+                continue
+            try:
+                purchase = self._purchase(purchase_id)
+                owner = next((e for e in emails if self._owns(purchase, e)), None)
+                policy = json.loads(self.check_refund_policy(purchase_id))
+            except LookupError:
+                continue
+            if owner and policy["eligible"]:
+                undone.append(f"{purchase_id} ({purchase['item']}, ${purchase['amount']:.2f}, {policy['reason']}): "
+                              f"call issue_refund for it with customer_email {owner!r}")
+        if not undone:
+            return None
+        return ("the request asks to refund these purchases of the requester too, the policy allows it and no "
+                "refund was made or declined for them: " + "; ".join(undone))
+
+    def _named_purchases(self, request: str, emails: list[str]) -> list[str]:
+        """The purchase ids the request names; when it names none, the one purchase of the requester whose item it
+        names ('the phone case': the item's last word), if exactly one is named so."""
+        named = list(dict.fromkeys(PURCHASE_ID.findall(request)))
+        if named:
+            return named
+        words = item_words(request)
+        with closing(connect(self.db_path)) as conn:
+            items = [row["id"] for email in emails for row in conn.execute(
+                "SELECT p.id, p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
+                "WHERE lower(c.email) = lower(?)", (email,)) if _head_noun(row["item"]) in words]
+        return items if len(items) == 1 else []
+
+    def _owns(self, purchase: dict[str, Any], email: str) -> bool:
+        try:
+            self._check_owner(purchase, email)
+        except (LookupError, PermissionError):
+            return False
+        return True
+
     def _check_refund_claims(self, recipient: str, message: str) -> None:
         """Refuse a reply that says a refund was made when the refunds table shows none for the recipient."""
         claims, cited = refund_claims(message), cited_refund_ids(message)
@@ -245,6 +300,12 @@ def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
         tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",), verify=desk.verify_draft,
                   grounding={"customer_id": "seen"}),
     ]
+
+
+def _head_noun(item: str) -> str:
+    """An item's last word, as `item_words` spells it ('Wireless headphones' -> headphone)."""
+    words = re.findall(r"[a-z0-9]+", item.lower())
+    return words[-1].removesuffix("s") if words else ""
 
 
 def _money(value: Any) -> float | None:

@@ -47,7 +47,7 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
             Role("researcher", prompts.RESEARCHER, ("lookup_customer", "list_purchases", "check_refund_policy"),
                  instructions=prompts.RESEARCHER_STEPS, criteria=prompts.RESEARCHER_CRITERIA),
             Role("refunder", prompts.REFUNDER, ("check_refund_policy", "issue_refund"), instructions=prompts.REFUNDER_STEPS,
-                 criteria=prompts.REFUNDER_CRITERIA, after=("researcher",)),
+                 criteria=prompts.REFUNDER_CRITERIA, after=("researcher",), done_check=desk.unrefunded),
             Role("writer", prompts.WRITER, ("draft_reply",), instructions=prompts.WRITER_STEPS,
                  criteria=prompts.WRITER_CRITERIA, after=("researcher", "refunder"), must_call=("draft_reply",),
                  required=True),  # every request gets a reply (measured: a plan without the writer left none)

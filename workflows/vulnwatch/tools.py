@@ -237,7 +237,7 @@ class VulnWatch:
             result["note"] = f"No report for {iso} is saved yet: there is nothing to announce."
         return json.dumps(result, ensure_ascii=False)
 
-    def unread_feed(self, actions: list[dict[str, Any]]) -> str | None:
+    def unread_feed(self, actions: list[dict[str, Any]], request: str = "") -> str | None:
         """The analyst's completion check: None once read_feed ran (its result gives every advisory's risk), or
         failed because the feed cannot be read (the answer says so); else the call still to make."""
         reads = [a for a in actions if a["tool"] == "read_feed"]
@@ -251,7 +251,7 @@ class VulnWatch:
         return ("the feed was not read: call read_feed with the week the request names (an ISO week like "
                 "2026-W47, or 'last')")
 
-    def unsaved_report(self, actions: list[dict[str, Any]]) -> str | None:
+    def unsaved_report(self, actions: list[dict[str, Any]], request: str = "") -> str | None:
         """The reporter's completion check: None once write_report saved the report (or refused it for a reason
         that trying again cannot fix, see `FINAL_REFUSALS`); else what is left to do."""
         writes = [a for a in actions if a["tool"] == "write_report"]
@@ -270,7 +270,7 @@ class VulnWatch:
         return (f"no report was saved: the last write_report call was refused ({refusal[:400]}). Fix what it says "
                 "(draft_report(week) gives a report that passes) and call write_report again")
 
-    def unsent_notices(self, actions: list[dict[str, Any]]) -> str | None:
+    def unsent_notices(self, actions: list[dict[str, Any]], request: str = "") -> str | None:
         """The notifier's completion check: the notices the week's plan still lists as pending, re-read from
         the outbox, less those a human rejected or the policy refused in this task; None when all went out."""
         weeks = {str(a["args"].get("week", "")) for a in actions
