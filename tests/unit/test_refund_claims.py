@@ -8,7 +8,7 @@ import json
 import pytest
 
 from scripts import TODAY
-from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
+from taskwarden.workflows.refunds.claims import cited_refund_ids, claimed_purchase_ids, refund_claims
 from taskwarden.workflows.refunds.db import reply_drafts
 from taskwarden.workflows.refunds.tools import RefundDesk, item_words
 
@@ -79,6 +79,29 @@ def test_claims_need_a_refund_on_record_and_cited_ids_must_exist(desk, refunds_d
     desk.draft_reply("C001", "Your refund R1001 of $79 has been issued.")
     with pytest.raises(PermissionError, match="cites refund R1002, which does not exist"):
         desk.draft_reply("C001", "Your refund R1002 has been issued.")
+
+
+def test_a_purchase_the_reply_calls_refunded_must_have_a_refund(desk, refunds_db):
+    """Measured: after only P1001 was refunded, "We have refunded P1001 and P2001, totaling $158.00." was saved,
+    because the customer had a refund on record and the reply cited no refund id."""
+    desk.issue_refund("P1001", 79.0, "broken", "alice@example.com")
+    with pytest.raises(PermissionError, match="it says P1002 was refunded, but no refund was issued for it") as no:
+        desk.draft_reply("C001", "We have refunded P1001 and P1002, totaling $328.00.")
+    assert "Refunds on record for C001: R1001 (for P1001)." in str(no.value), "the facts to write from"
+    assert [d["message"] for d in reply_drafts(refunds_db)] == [], "nothing is saved"
+    honest = "Your refund R1001 for P1001 has been issued, but P1002 was not refunded: it needs a review."
+    desk.draft_reply("C001", honest)
+    assert [d["message"] for d in reply_drafts(refunds_db)] == [honest]
+
+
+@pytest.mark.parametrize(("text", "claimed"), [
+    ("We have refunded P1001 and P2001, totaling $158.00.", ["P1001", "P2001"]),
+    ("Your refund for P1001 has been issued, but P1002 is past the 30-day window.", ["P1001"]),
+    ("We have not refunded P1002. Your purchase P1001 was refunded in full.", ["P1001"]),
+    ("Can we refund P1001? If the warehouse agrees, we will refund P1002.", []),
+])
+def test_claimed_purchase_ids_are_those_in_a_claiming_clause(text, claimed):
+    assert claimed_purchase_ids(text) == claimed
 
 
 def test_purchases_of_a_named_item_and_a_clear_no_when_the_customer_bought_none(desk):

@@ -207,3 +207,26 @@ def test_the_refunders_done_check_leaves_alone_what_may_not_be_refunded(desk):
     assert desk.unrefunded([], "alice@example.com: is P1001 still refundable?") is None, "a question"
     assert desk.unrefunded([], "alice@example.com: don't refund P1001 yet.") is None, "asked not to"
     assert desk.unrefunded([], "alice@example.com: please refund P9999.") is None, "no such purchase"
+
+
+def _reply_call(message, outcome="executed"):
+    return {"tool": "draft_reply", "args": {"customer_id": "C001", "message": message}, "outcome": outcome,
+            "summary": ""}
+
+
+def test_the_writers_done_check_wants_each_refund_asked_for_in_the_reply(desk):
+    """Measured on the embedded model: after R1002 was issued, the writer saved "We have not issued a refund because
+    the order P1002 was damaged and needs human approval." and the evaluator passed it."""
+    request = "alice@example.com: please refund my standing desk, order P1002, and P1001 too."
+    denial = _reply_call("We have not issued a refund because the order P1002 needs human approval.")
+    assert desk.unreported([denial], request) is None, "no refund on record yet: nothing to report"
+    desk.issue_refund("P1002", 249.0, "damaged", ALICE)
+    undone = desk.unreported([denial], request)
+    assert "R1002 ($249.00 for P1002, Standing desk)" in undone and "P1001" not in undone, "P1001 has no refund"
+    assert desk.unreported([denial, _reply_call("Your refund R1002 was issued.")], request) is None, "the last one"
+    assert desk.unreported([_reply_call("We refunded $249.00 for your desk.")], request) is None, "or its amount"
+    assert "R1002" in desk.unreported([_reply_call("Refunded: R1002."), denial], request), "the last saved reply"
+    assert "R1002" in desk.unreported([denial, _reply_call("Refunded: R1002.", "error")], request), "saved ones only"
+    assert desk.unreported([], request) is None, "no reply saved: must_call covers it"
+    assert desk.unreported([denial], "bob@example.com: please refund P1002.") is None, "not the requester's"
+    assert "R1002" in desk.unreported([denial], "alice@example.com: refund my standing desk."), "named by its item"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 REFUND_ID = re.compile(r"\bR\d{3,}\b")
+PURCHASE_ID = re.compile(r"\bP\d{4}\b")
 """A refund id (ours look like R1002); longer ones too, since a model invents them (measured: R12345)."""
 _SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
 _REFUND_WORD = re.compile(r"\b(refund\w*|reimburs\w*|money back|credited)\b", re.IGNORECASE)
@@ -41,6 +42,14 @@ def refund_claims(message: str) -> list[str]:
     """The sentences of `message` that say a refund was or will be made (in a clause that is not negated)."""
     sentences = [s.strip() for s in _SENTENCE.split(message) if s.strip()]
     return [s for s in sentences if any(_claims(clause) for clause in _CLAUSE.split(s))]
+
+
+def claimed_purchase_ids(message: str) -> list[str]:
+    """Purchase ids (like P1001) that a claiming clause of `message` names: the purchases it says were refunded.
+
+    Measured: "We have refunded P1001 and P2001, totaling $158.00." after only P1001 was refunded."""
+    clauses = [c for s in _SENTENCE.split(message) for c in _CLAUSE.split(s) if c.strip()]
+    return list(dict.fromkeys(p for c in clauses if _claims(c) for p in PURCHASE_ID.findall(c)))
 
 
 def _claims(clause: str) -> bool:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from taskwarden.graph.asks import asks_for
 from taskwarden.tools.registry import ToolSpec, tool_spec
-from taskwarden.workflows.refunds.claims import cited_refund_ids, refund_claims
+from taskwarden.workflows.refunds.claims import PURCHASE_ID, cited_refund_ids, claimed_purchase_ids, refund_claims
 from taskwarden.workflows.refunds.db import connect
 from taskwarden.workflows.refunds.prompts import NO_REFUND_HINT
 
@@ -36,7 +36,6 @@ def item_words(text: str) -> frozenset[str]:
 REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
 """What a request must say for a refund to be issued at all: a refund, a return or money back. A question
 about refunds, or a "don't refund", mentions it without asking for it (`graph/asks.py`)."""
-PURCHASE_ID = re.compile(r"\bP\d{4}\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 DECIDED = ("executed", "replayed", "rejected", "refused")
 """Outcomes of an `issue_refund` call that settle its purchase: made, or declined by a person or the policy."""
@@ -221,6 +220,34 @@ class RefundDesk:
         return ("the request asks to refund these purchases of the requester too, the policy allows it and no "
                 "refund was made or declined for them: " + "; ".join(undone))
 
+    def unreported(self, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The writer's completion check: refunds on record for the purchases the request names (by id or by item
+        name, the requester's) that the task's last saved reply gives neither the id nor the amount of; None when
+        there are none, or no reply was saved (the writer's `must_call` covers that).
+
+        Measured: after R1002 was issued, the writer saved "We have not issued a refund because the order P1002 was
+        damaged and needs human approval."; 6 of the 14 failures of one rerun were such replies."""
+        saved = [str(a["args"].get("message", "")) for a in actions
+                 if a["tool"] == "draft_reply" and a["outcome"] in ("executed", "replayed")]
+        if not saved:
+            return None
+        reply, emails = saved[-1], EMAIL.findall(request)
+        missing = []
+        with closing(connect(self.db_path)) as conn:
+            for purchase_id in self._named_purchases(request, emails):
+                row = conn.execute("SELECT r.id, r.amount, p.item, p.customer_id FROM refunds r JOIN purchases p "
+                                   "ON p.id = r.purchase_id WHERE r.purchase_id = ?", (purchase_id,)).fetchone()
+                if row is None or not any(self._owns({"id": purchase_id, "customer_id": row["customer_id"]}, e)
+                                          for e in emails):
+                    continue
+                if row["id"] not in reply and f"{row['amount']:g}" not in reply:
+                    missing.append(f"{row['id']} (${row['amount']:.2f} for {purchase_id}, {row['item']})")
+        if not missing:
+            return None
+        return ("the saved reply does not tell the customer about the refund on record for what they asked: "
+                + "; ".join(missing) + ". Save a reply that gives each refund's id and amount (say 'already refunded' "
+                "when it was made before this request)")
+
     def _named_purchases(self, request: str, emails: list[str]) -> list[str]:
         """The purchase ids the request names; when it names none, the one purchase of the requester whose item it
         names ('the phone case': the item's last word), if exactly one is named so."""
@@ -242,25 +269,31 @@ class RefundDesk:
         return True
 
     def _check_refund_claims(self, recipient: str, message: str) -> None:
-        """Refuse a reply that says a refund was made when the refunds table shows none for the recipient."""
+        """Refuse a reply that says a refund was made when the refunds table shows none for the recipient, cites a refund
+        id that does not exist, or calls a purchase refunded that has no refund."""
         claims, cited = refund_claims(message), cited_refund_ids(message)
         if not claims and not cited:
             return
         with closing(connect(self.db_path)) as conn:
             customer = conn.execute("SELECT id FROM customers WHERE id = ? OR lower(email) = lower(?)",
                                     (recipient, recipient)).fetchone()
-            refunds = [] if customer is None else [row["id"] for row in conn.execute(
-                "SELECT r.id FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.customer_id = ?",
-                (customer["id"],))]
+            refunds = {} if customer is None else {row["id"]: row["purchase_id"] for row in conn.execute(
+                "SELECT r.id, r.purchase_id FROM refunds r JOIN purchases p ON p.id = r.purchase_id "
+                "WHERE p.customer_id = ? ORDER BY r.id", (customer["id"],))}
+        on_record = ", ".join(f"{refund_id} (for {purchase_id})" for refund_id, purchase_id in refunds.items())
         fact = (f"We could not find a customer account with the e-mail {recipient}." if customer is None
-                else f"Refunds on record for {customer['id']}: {', '.join(refunds) or 'none'}.")
+                else f"Refunds on record for {customer['id']}: {on_record or 'none'}.")
         unknown = [refund_id for refund_id in cited if refund_id not in refunds]
+        unrefunded = [p for p in claimed_purchase_ids(message) if p not in refunds.values()]
         if claims and not refunds:
             raise PermissionError(f"reply not saved: the sentence {claims[0]!r} says a refund was made, but no refund "
                                   f"was issued. {fact} {NO_REFUND_HINT}")
         if unknown:
             raise PermissionError(f"reply not saved: it cites refund {', '.join(unknown)}, which does not exist. "
                                   f"{fact}")
+        if unrefunded:
+            raise PermissionError(f"reply not saved: it says {', '.join(unrefunded)} was refunded, but no refund was "
+                                  f"issued for it. {fact} Say only what was refunded, and why the rest was not.")
 
     def _check_owner(self, purchase: dict[str, Any], email: str) -> None:
         """Refuse a purchase that is not the requester's: a refund goes only to the customer who asked."""

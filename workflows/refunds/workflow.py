@@ -50,7 +50,8 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
                  criteria=prompts.REFUNDER_CRITERIA, after=("researcher",), done_check=desk.unrefunded),
             Role("writer", prompts.WRITER, ("draft_reply",), instructions=prompts.WRITER_STEPS,
                  criteria=prompts.WRITER_CRITERIA, after=("researcher", "refunder"), must_call=("draft_reply",),
-                 required=True),  # every request gets a reply (measured: a plan without the writer left none)
+                 # every request gets a reply (measured: a plan without the writer left none)
+                 required=True, done_check=desk.unreported),
         ],
         tools=refund_tools(desk),
         policies=[require_approval("issue_refund", f"amount > {APPROVAL_THRESHOLD_USD:g}",
