@@ -32,7 +32,12 @@ def refund(purchase="P1002", amount=249.0, answer="Refund issued.", email="alice
             say(answer, when="(t2)")]
 
 
-def reply(customer="C001", message="We have looked into your refund request; the outcome is in your account.",
+NEUTRAL_REPLY = "We have looked into your refund request about your $249 order; the outcome is in your account."
+"""Claims no refund, so `draft_reply` saves it whatever the refunder did, and gives P1002's amount, which the
+writer's done check asks for once P1002 is refunded."""
+
+
+def reply(customer="C001", message=NEUTRAL_REPLY,
           answer="Reply drafted.", task="t3"):
     """The writer's steps: a reply that claims no refund, so it is saved whatever the refunder did."""
     return [call("draft_reply", when=f"({task})", customer_id=customer, message=message),

@@ -13,7 +13,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from scripts import TODAY, passes, plan, scripted_tasks_only
+from scripts import TODAY, passes, plan, refund, research, scripted_tasks_only
 from taskwarden.graph import build_workflow
 from taskwarden.graph.context import Context
 from taskwarden.graph.reliability import MECHANISMS, Reliability
@@ -406,6 +406,27 @@ def test_a_refunder_that_settles_one_of_two_asked_purchases_is_told_the_other_is
     assert refunds_for(refunds_db) == ["P4001", "P4002"] and state["status"] == "completed"
     [reminder] = [e for e in interventions(events, "verify_after_write") if e["action"] == "unfinished"]
     assert "P4002 (Ergonomic mouse, $100.00" in reminder["message"]
+
+
+def test_a_writer_that_denies_a_refund_that_was_made_is_told_to_give_it(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: after R1002 was issued, the writer saved "We have not issued a refund because
+    the order P1002 was damaged and needs human approval." and the evaluator passed it."""
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: please refund order P1001, the headphones stopped working.",
+        orchestrator=[plan(("t1", "researcher", "Find the customer and check the policy", ()),
+                           ("t2", "refunder", "Issue the refund if allowed", ("t1",)),
+                           ("t3", "writer", "Reply to the customer", ("t2",)))],
+        worker=[*research("P1001"), *refund("P1001", 79.0, answer="Refund R1001 issued for $79."),
+                call("draft_reply", when="(t3)", customer_id="C001", message="We have not issued a refund for P1001."),
+                say("Reply drafted.", when="(t3)"),
+                call("draft_reply", when="Not finished yet", customer_id="C001",
+                     message="Your refund R1001 of $79.00 for P1001 has been issued."),
+                say("Reply drafted with R1001.", when="(t3)")],
+        evaluator=passes(3))
+    assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1001"]
+    assert state["final_answer"] == "Your refund R1001 of $79.00 for P1001 has been issued.", "the last saved reply"
+    [reminder] = [e for e in interventions(events, "verify_after_write") if e["action"] == "unfinished"]
+    assert "R1001 ($79.00 for P1001, Wireless headphones)" in reminder["message"]
 
 
 @pytest.mark.parametrize(("answer", "refunded"), [({"type": "response", "message": "Yes, go ahead."}, ["P1001"]),
