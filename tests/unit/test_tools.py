@@ -209,6 +209,15 @@ def test_the_refunders_done_check_leaves_alone_what_may_not_be_refunded(desk):
     assert desk.unrefunded([], "alice@example.com: please refund P9999.") is None, "no such purchase"
 
 
+def test_the_refunders_done_check_knows_the_latest_purchase(desk):
+    """Measured on the embedded model: asked to refund "the last thing I bought", the researcher checked Bob's older
+    purchase and nothing was refunded."""
+    assert "P2002 (Phone case" in desk.unrefunded([], "bob@example.com: could you refund the last thing I bought?")
+    assert "P2002" in desk.unrefunded([], "bob@example.com: please refund my most recent order.")
+    assert desk.unrefunded([], "bob@example.com: it broke last week, please refund it.") is None, "not a purchase"
+    assert desk.unrefunded([_refund_call("P2002", "refused")], "bob@example.com: refund my latest order.") is None
+
+
 def _reply_call(message, outcome="executed"):
     return {"tool": "draft_reply", "args": {"customer_id": "C001", "message": message}, "outcome": outcome,
             "summary": ""}

@@ -26,6 +26,10 @@ _NOT_AN_ITEM = frozenset({"a", "an", "the", "my", "our", "your", "i", "of", "for
 """Words in `list_purchases(item=...)` that name no item ('my most recent order' names none)."""
 _LATEST = re.compile(r"\b(most recent|latest|last|newest)\b", re.IGNORECASE)
 """`list_purchases(item=...)` words that ask for the latest purchase alone."""
+_LATEST_ASKED = re.compile(r"\b(my|the)\s+(most recent|latest|newest|last)\s+(order|purchase|thing|item|one)\b",
+                           re.IGNORECASE)
+"""How a request names its latest purchase ('my most recent order', 'the last thing I bought'), stricter than
+`_LATEST`: a request says 'it broke last week'."""
 
 
 def item_words(text: str) -> frozenset[str]:
@@ -250,16 +254,20 @@ class RefundDesk:
 
     def _named_purchases(self, request: str, emails: list[str]) -> list[str]:
         """The purchase ids the request names; when it names none, the one purchase of the requester whose item it
-        names ('the phone case': the item's last word), if exactly one is named so."""
+        names ('the phone case': the item's last word), if exactly one is named so, else their latest one when the
+        request names it so ('my most recent order')."""
         named = list(dict.fromkeys(PURCHASE_ID.findall(request)))
         if named:
             return named
         words = item_words(request)
         with closing(connect(self.db_path)) as conn:
-            items = [row["id"] for email in emails for row in conn.execute(
+            owned = [row for email in emails for row in conn.execute(
                 "SELECT p.id, p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
-                "WHERE lower(c.email) = lower(?)", (email,)) if _head_noun(row["item"]) in words]
-        return items if len(items) == 1 else []
+                "WHERE lower(c.email) = lower(?) ORDER BY p.purchased_on DESC", (email,))]
+        items = [row["id"] for row in owned if _head_noun(row["item"]) in words]
+        if len(items) == 1:
+            return items
+        return [owned[0]["id"]] if not items and owned and _LATEST_ASKED.search(request) else []
 
     def _owns(self, purchase: dict[str, Any], email: str) -> bool:
         try:
