@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 REFUND_ID = re.compile(r"\bR\d{3,}\b")
-PURCHASE_ID = re.compile(r"\bP\d{4}\b")
 """A refund id (ours look like R1002); longer ones too, since a model invents them (measured: R12345)."""
+PURCHASE_ID = re.compile(r"\bP\d{4}\b")
+"""A purchase id (like P1001)."""
 _SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
 _REFUND_WORD = re.compile(r"\b(refund\w*|reimburs\w*|money back|credited)\b", re.IGNORECASE)
 _AFFIRMATIVE = re.compile(

@@ -225,8 +225,8 @@ class RefundDesk:
                 "refund was made or declined for them: " + "; ".join(undone))
 
     def unreported(self, actions: list[dict[str, Any]], request: str) -> str | None:
-        """The writer's completion check: refunds on record for the purchases the request names (by id or by item
-        name, the requester's) that the task's last saved reply gives neither the id nor the amount of; None when
+        """The writer's completion check: refunds on record for the purchases the request names (`_named_purchases`,
+        the requester's) that the task's last saved reply gives neither the id nor the amount of; None when
         there are none, or no reply was saved (the writer's `must_call` covers that).
 
         Measured: after R1002 was issued, the writer saved "We have not issued a refund because the order P1002 was
