@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 FIXTURE = ROOT / "tests" / "fixtures" / "ui_server" / "langgraph.json"
 ARTIFACTS = Path(os.environ.get("TASKWARDEN_TEST_ARTIFACTS") or ROOT / "tests" / "artifacts") / "browser"
 REQUEST = "Hi, this is alice@example.com. Please refund my standing desk, order P1002: it arrived damaged."
-ANSWER = "The refund request for P1002 is handled."
+ANSWER = "P1002 is refunded: R1002."  # the fixture's reply once the writer's done check told it the refund
 EXPECT_TIMEOUT = 30_000
 
 
