@@ -426,7 +426,7 @@ def test_a_writer_that_denies_a_refund_that_was_made_is_told_to_give_it(desk, re
     assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1001"]
     assert state["final_answer"] == "Your refund R1001 of $79.00 for P1001 has been issued.", "the last saved reply"
     [reminder] = [e for e in interventions(events, "verify_after_write") if e["action"] == "unfinished"]
-    assert "R1001 ($79.00 for P1001, Wireless headphones)" in reminder["message"]
+    assert "Your refund on record: R1001, $79.00 for P1001 (Wireless headphones)." in reminder["message"]
 
 
 @pytest.mark.parametrize(("answer", "refunded"), [({"type": "response", "message": "Yes, go ahead."}, ["P1001"]),

@@ -231,7 +231,9 @@ def test_the_writers_done_check_wants_each_refund_asked_for_in_the_reply(desk):
     assert desk.unreported([denial], request) is None, "no refund on record yet: nothing to report"
     desk.issue_refund("P1002", 249.0, "damaged", ALICE)
     undone = desk.unreported([denial], request)
-    assert "R1002 ($249.00 for P1002, Standing desk)" in undone and "P1001" not in undone, "P1001 has no refund"
+    assert undone.startswith("the saved reply does not give every refund on record") and "misses R1002" in undone
+    assert '"Your refund on record: R1002, $249.00 for P1002 (Standing desk)."' in undone, "a sentence to copy"
+    assert "P1001" not in undone, "P1001 has no refund"
     assert desk.unreported([denial, _reply_call("Your refund R1002 was issued.")], request) is None, "the last one"
     assert desk.unreported([_reply_call("We refunded $249.00 for your desk.")], request) is None, "or its amount"
     assert "R1002" in desk.unreported([_reply_call("Refunded: R1002."), denial], request), "the last saved reply"
@@ -239,3 +241,17 @@ def test_the_writers_done_check_wants_each_refund_asked_for_in_the_reply(desk):
     assert desk.unreported([], request) is None, "no reply saved: must_call covers it"
     assert desk.unreported([denial], "bob@example.com: please refund P1002.") is None, "not the requester's"
     assert "R1002" in desk.unreported([denial], "alice@example.com: refund my standing desk."), "named by its item"
+
+
+def test_the_writers_done_check_gives_every_refund_in_one_sentence(desk):
+    """Measured: told only the refund its reply missed, the writer saved one reply per refund in turn, each missing
+    the other; the sentence to copy gives them all, and names the one missing."""
+    request = "alice@example.com: please refund P1001 and P1002."
+    desk.issue_refund("P1001", 79.0, "broken", ALICE)
+    desk.issue_refund("P1002", 249.0, "damaged", ALICE)
+    undone = desk.unreported([_reply_call("Refund R1002 of $249.00 was issued for your desk.")], request)
+    assert "misses R1001)" in undone
+    assert ('"Your refunds on record: R1001, $79.00 for P1001 (Wireless headphones); R1002, $249.00 for P1002 '
+            '(Standing desk)."') in undone
+    assert desk.unreported([_reply_call("Your refunds on record: R1001, $79.00 for P1001 (Wireless headphones); "
+                                        "R1002, $249.00 for P1002 (Standing desk).")], request) is None, "copied"

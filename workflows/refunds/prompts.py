@@ -26,6 +26,15 @@ NO_REFUND_HINT = ("Rewrite the reply without that sentence: say that no refund w
 """Appended to a reply refused for claiming a refund: measured, the writer kept its 'We have received your refund
 of $899.0' sentence and only added another after it ('However, we could not find a refund record')."""
 
+UNREPORTED_REFUNDS = ("the saved reply does not give every refund on record for what the customer asked about (it "
+                      "misses {missing}). Save one reply that contains this sentence word for word, and the rest of "
+                      "the outcome after it: \"{sentence}\"")
+"""The writer's done check's message. Measured: told only which refund its reply missed, the writer saved one reply
+per refund in turn (each missing the other), or wrote 'it has already been refunded' without the id or amount; a
+sentence to copy gives every refund in one reply."""
+REFUNDS_SENTENCE = "Your {noun} on record: {refunds}."
+REFUND_IN_SENTENCE = "{refund_id}, ${amount:.2f} for {purchase_id} ({item})"
+
 SAMPLE_REQUESTS = [
     "Hi, this is alice@example.com. Please refund my standing desk, order P1002: it arrived damaged.",
     "alice@example.com here: please refund order P1001, the headphones stopped working.",

@@ -17,7 +17,12 @@ from taskwarden.graph.asks import asks_for
 from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.refunds.claims import PURCHASE_ID, cited_refund_ids, claimed_purchase_ids, refund_claims
 from taskwarden.workflows.refunds.db import connect
-from taskwarden.workflows.refunds.prompts import NO_REFUND_HINT
+from taskwarden.workflows.refunds.prompts import (
+    NO_REFUND_HINT,
+    REFUND_IN_SENTENCE,
+    REFUNDS_SENTENCE,
+    UNREPORTED_REFUNDS,
+)
 
 REFUND_WINDOW_DAYS = 30
 APPROVAL_THRESHOLD_USD = 100.0
@@ -225,9 +230,10 @@ class RefundDesk:
                 "refund was made or declined for them: " + "; ".join(undone))
 
     def unreported(self, actions: list[dict[str, Any]], request: str) -> str | None:
-        """The writer's completion check: refunds on record for the purchases the request names (`_named_purchases`,
-        the requester's) that the task's last saved reply gives neither the id nor the amount of; None when
-        there are none, or no reply was saved (the writer's `must_call` covers that).
+        """The writer's completion check: when the task's last saved reply gives neither the id nor the amount of a
+        refund on record for a purchase the request names (`_named_purchases`, the requester's), what to save
+        instead: one sentence that gives every such refund; None when none is missing, or no reply was saved (the
+        writer's `must_call` covers that).
 
         Measured: after R1002 was issued, the writer saved "We have not issued a refund because the order P1002 was
         damaged and needs human approval."; 6 of the 14 failures of one rerun were such replies."""
@@ -236,21 +242,21 @@ class RefundDesk:
         if not saved:
             return None
         reply, emails = saved[-1], EMAIL.findall(request)
-        missing = []
+        on_record = []
         with closing(connect(self.db_path)) as conn:
             for purchase_id in self._named_purchases(request, emails):
                 row = conn.execute("SELECT r.id, r.amount, p.item, p.customer_id FROM refunds r JOIN purchases p "
                                    "ON p.id = r.purchase_id WHERE r.purchase_id = ?", (purchase_id,)).fetchone()
-                if row is None or not any(self._owns({"id": purchase_id, "customer_id": row["customer_id"]}, e)
-                                          for e in emails):
-                    continue
-                if row["id"] not in reply and f"{row['amount']:g}" not in reply:
-                    missing.append(f"{row['id']} (${row['amount']:.2f} for {purchase_id}, {row['item']})")
+                if row is not None and any(self._owns({"id": purchase_id, "customer_id": row["customer_id"]}, e)
+                                           for e in emails):
+                    on_record.append((purchase_id, row))
+        missing = [row["id"] for _, row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if not missing:
             return None
-        return ("the saved reply does not tell the customer about the refund on record for what they asked: "
-                + "; ".join(missing) + ". Save a reply that gives each refund's id and amount (say 'already refunded' "
-                "when it was made before this request)")
+        refunds = "; ".join(REFUND_IN_SENTENCE.format(refund_id=row["id"], amount=row["amount"], purchase_id=purchase_id,
+                                                      item=row["item"]) for purchase_id, row in on_record)
+        sentence = REFUNDS_SENTENCE.format(noun="refunds" if len(on_record) > 1 else "refund", refunds=refunds)
+        return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=sentence)
 
     def _named_purchases(self, request: str, emails: list[str]) -> list[str]:
         """The purchase ids the request names; when it names none, the one purchase of the requester whose item it
