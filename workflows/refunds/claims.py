@@ -41,16 +41,24 @@ _CONDITION = re.compile(r"\b(if|unless|once|when)\b", re.IGNORECASE)
 
 def refund_claims(message: str) -> list[str]:
     """The sentences of `message` that say a refund was or will be made (in a clause that is not negated)."""
-    sentences = [s.strip() for s in _SENTENCE.split(message) if s.strip()]
-    return [s for s in sentences if any(_claims(clause) for clause in _CLAUSE.split(s))]
+    return [s for s in _sentences(message) if _claiming_clauses(s)]
 
 
 def claimed_purchase_ids(message: str) -> list[str]:
     """Purchase ids (like P1001) that a claiming clause of `message` names: the purchases it says were refunded.
 
     Measured: "We have refunded P1001 and P2001, totaling $158.00." after only P1001 was refunded."""
-    clauses = [c for s in _SENTENCE.split(message) for c in _CLAUSE.split(s) if c.strip()]
-    return list(dict.fromkeys(p for c in clauses if _claims(c) for p in PURCHASE_ID.findall(c)))
+    return list(dict.fromkeys(p for s in _sentences(message) for c in _claiming_clauses(s)
+                              for p in PURCHASE_ID.findall(c)))
+
+
+def _sentences(message: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(message) if s.strip()]
+
+
+def _claiming_clauses(sentence: str) -> list[str]:
+    """The clauses of `sentence` (split where it turns: 'but', 'however', ';') that claim a refund."""
+    return [c for c in _CLAUSE.split(sentence) if c.strip() and _claims(c)]
 
 
 def _claims(clause: str) -> bool:
