@@ -2,7 +2,7 @@
 
 Stack: ``init_chat_model("local")`` -> LangChain -> HTTP -> our llama.cpp server.
 Raw:   ``llama_cpp.Llama`` in this process with the server's exact settings
-       (context, threads, optional RAM prompt cache, buffer workaround, fast grammar).
+       (context, threads, prompt cache, buffer workaround, fast grammar).
 Both sides see the same prompts, interleaved, in the same run, so the ratio is
 the stack's overhead.  Prompt tok/s comes from a 1-token completion of a fresh
 prompt; generation tok/s from re-sending it (now cached) with ``--gen-tokens``.
@@ -93,9 +93,9 @@ def stack_side(gen_tokens: int):
 
 def raw_side(gen_tokens: int):
     """The same three measurements on an identically configured in-process ``Llama``."""
-    from llama_cpp import Llama, LlamaRAMCache
+    from llama_cpp import Llama
 
-    from taskwarden.models import fast_grammar
+    from taskwarden.models import fast_grammar, prefix_cache
     from taskwarden.models.llama_main import disable_extra_buffers
 
     if not extra_buffers_allowed():
@@ -104,8 +104,9 @@ def raw_side(gen_tokens: int):
     settings = llama_settings()
     cache_size = settings.pop("cache_size")
     llm = Llama(model_path=read_state()["model_path"], verbose=False, **settings)
-    if cache_size:  # the server's optional RAM prompt cache (TASKWARDEN_LOCAL_PROMPT_CACHE_MB)
-        llm.set_cache(LlamaRAMCache(capacity_bytes=cache_size))
+    if cache_size:  # the server's prompt cache (TASKWARDEN_LOCAL_PROMPT_CACHE_MB)
+        prefix_cache.install()
+        llm.set_cache(prefix_cache.PrefixStateCache(capacity_bytes=cache_size))
     plan = make_plan(to_openai_tools([lookup_customer, issue_refund]), None, None)
     sampling = {"temperature": 0.0, "repeat_penalty": 1.1}  # the server's request defaults
 

@@ -3,7 +3,9 @@
 ``python -m taskwarden.models.llama_main [--no-extra-bufts] [--no-fast-grammar] <llama_cpp.server args>``
 
 Grammar sampling goes through ``fast_grammar`` (top candidates first) unless
-``--no-fast-grammar`` is given.
+``--no-fast-grammar`` is given. ``--cache true --cache_type ram`` keeps earlier prompts' KV states
+in ``prefix_cache.PrefixStateCache`` (compact, every byte counted) instead of llama-cpp-python's
+``LlamaRAMCache``.
 
 Some builds compiled with ``-march=native`` on AMX-capable CPUs crash inside ggml's AMX
 matmul (SIGILL seen in Firecracker VMs; SIGSEGV with llama-cpp-python 0.3.36).  Extra buffer types (AMX,
@@ -49,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
         from taskwarden.models.fast_grammar import install
 
         install()
+    from taskwarden.models import prefix_cache
+
+    prefix_cache.install()
     from llama_cpp.server.__main__ import main as server_main
 
     sys.argv = [sys.argv[0], *args]

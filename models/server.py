@@ -35,9 +35,9 @@ HOST = "127.0.0.1"
 CTX_ENV = "TASKWARDEN_LOCAL_MODEL_CTX"
 DEFAULT_N_CTX = 8192
 CACHE_ENV = "TASKWARDEN_LOCAL_PROMPT_CACHE_MB"
-"""The server's RAM cache of whole prompt states. Off by default: llama-cpp-python stores a full KV
-state per entry and the process was measured growing to 16 GB RSS with a 1 GiB cache; without it,
-llama.cpp still reuses the longest common prefix with the previous prompt."""
+"""MB of earlier prompts' KV states the server keeps (``prefix_cache.PrefixStateCache``), so a prompt
+sharing its start with any of them, not only the previous one, skips re-evaluating it; 0 turns it off."""
+DEFAULT_CACHE_MB = 1024
 START_TIMEOUT_S = 180.0
 _START_ATTEMPTS = 3
 _SERVER_MODULE = "taskwarden.models.llama_main"
@@ -187,6 +187,20 @@ def extra_buffers_allowed() -> bool:
         return True
 
 
+def prompt_cache_mb() -> int:
+    """The prompt cache's size from ``TASKWARDEN_LOCAL_PROMPT_CACHE_MB`` (default 1024; 0 turns it off)."""
+    raw = os.environ.get(CACHE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CACHE_MB
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ModelServerError(f"{CACHE_ENV}={raw!r}: expected a whole number of megabytes (0 turns the cache off)")
+    return value
+
+
 def llama_settings() -> dict[str, Any]:
     """llama.cpp settings of the server (also used by benchmarks for an identical in-process model)."""
     threads = os.cpu_count() or 1
@@ -195,12 +209,12 @@ def llama_settings() -> dict[str, Any]:
         "n_threads": threads,
         "n_threads_batch": threads,
         "logits_all": False,  # the server defaults to True: logits for every prompt token, copied on each cache save
-        "cache_size": int(os.environ.get(CACHE_ENV) or 0) << 20,
+        "cache_size": prompt_cache_mb() << 20,
     }
 
 
 def server_command(model_path: Path, port: int, extra_bufts: bool = True) -> list[str]:
-    """The command line of the server: all cores, an 8k context, last-token logits only, optional RAM prompt cache."""
+    """The command line of the server: all cores, an 8k context, last-token logits only, a prompt cache."""
     settings = llama_settings()
     return [
         sys.executable, "-m", _SERVER_MODULE,

@@ -203,3 +203,75 @@ def test_fast_grammar_sampling_matches_the_full_vocabulary_check(local_model, mo
     full = replies()
     fast_grammar.install()
     assert replies() == full
+
+
+def test_the_prompt_cache_restores_an_earlier_prompt_and_changes_no_reply(local_model, monkeypatch):
+    """A prompt that starts like the one before the previous one is not decoded again; greedy replies are the same."""
+    import llama_cpp
+    from llama_cpp import Llama
+
+    from taskwarden.models import prefix_cache
+    from taskwarden.models.llama_main import disable_extra_buffers
+    from taskwarden.models.plan import make_plan
+    from taskwarden.models.server import extra_buffers_allowed, llama_settings, read_state
+    from taskwarden.models.toolspec import to_openai_tools
+
+    for name in ("save_state", "load_state"):  # undone after the test
+        monkeypatch.setattr(Llama, name, getattr(Llama, name))
+    monkeypatch.setattr(llama_cpp, "LlamaRAMCache", llama_cpp.LlamaRAMCache)
+    prefix_cache.install()
+    if not extra_buffers_allowed():
+        disable_extra_buffers()
+    settings = {**llama_settings(), "n_ctx": 2048}
+    settings.pop("cache_size")
+    llm = Llama(model_path=read_state()["model_path"], verbose=False, **settings)
+    refunder = make_plan(to_openai_tools(TOOLS), None, None)
+    lookup = make_plan(to_openai_tools([issue_refund, lookup_customer]), None, None)
+    requests = [(refunder, "Refund $5 on purchase P-1 for a late delivery."),
+                (lookup, "Find the customer ana@example.com."),
+                (refunder, "Refund $12.50 on purchase P-7, it arrived broken.")]
+
+    def run(cache):
+        llm.reset()
+        llm.set_cache(cache)
+        decoded, replies = [], []
+        original_eval = llm.eval
+
+        def counting_eval(tokens):  # a completion's first eval is the part of its prompt no state held
+            if len(decoded) == len(replies):
+                decoded.append(len(tokens))
+            return original_eval(tokens)
+
+        llm.eval = counting_eval
+        for plan, text in requests:
+            out = llm.create_chat_completion(
+                messages=[{"role": "system", "content": plan.protocol}, {"role": "user", "content": text}],
+                response_format=plan.response_format, temperature=0.0, repeat_penalty=1.1, max_tokens=96)
+            replies.append(out["choices"][0]["message"]["content"])
+        del llm.eval
+        return decoded, replies
+
+    decoded_off, replies_off = run(None)
+    cache = prefix_cache.PrefixStateCache(capacity_bytes=256 << 20)
+    decoded_on, replies_on = run(cache)
+    assert replies_on == replies_off
+    assert decoded_on[:2] == decoded_off[:2]
+    assert decoded_on[2] < decoded_off[2] - 100, (decoded_on, decoded_off)  # the refunder's system prompt
+    assert 0 < cache.cache_size <= cache.capacity_bytes and len(cache.entries) == 3  # three branches
+
+
+def test_the_server_restores_earlier_prompts_from_its_cache(local_model):
+    """The server is started with the prompt cache, and it serves a role's prompt after another role's."""
+    from taskwarden.models.server import log_path
+
+    log = log_path()
+    offset = log.stat().st_size
+    bound = local_model.bind_tools(TOOLS, tool_choice="lookup_customer")
+    other = local_model.bind_tools([issue_refund], tool_choice="issue_refund")
+    bound.invoke([SYSTEM, HumanMessage("Find customer ana@example.com")])
+    other.invoke([HumanMessage("Refund $5 on purchase P-1 for a late delivery.")])
+    reply = bound.invoke([SYSTEM, HumanMessage("Find customer ben@example.com")])
+    assert reply.tool_calls[0]["args"]["email"] == "ben@example.com"
+    with log.open("rb") as f:
+        f.seek(offset)
+        assert b"Llama._create_completion: cache hit" in f.read()

@@ -162,18 +162,29 @@ def test_other_start_failures_raise_with_the_reason(scripted_start, tmp_path):
     assert not server.state_path().exists()
 
 
-def test_server_command_uses_all_cores_a_large_context_and_no_ram_cache_by_default(tmp_path, monkeypatch):
+def test_server_command_uses_all_cores_a_large_context_and_a_prompt_cache(tmp_path, monkeypatch):
     monkeypatch.delenv(server.CACHE_ENV, raising=False)
     cmd = server.server_command(tmp_path / "qwen.gguf", 41000)
     args = dict(zip(cmd[3::2], cmd[4::2], strict=False))
     assert cmd[1:3] == ["-m", "taskwarden.models.llama_main"]
     assert args["--host"] == "127.0.0.1" and args["--port"] == "41000"
     assert args["--n_threads"] == str(os.cpu_count()) and int(args["--n_ctx"]) >= 4096
-    assert "--cache" not in args and args["--model_alias"] == "qwen"
+    assert args["--model_alias"] == "qwen"
+    assert args["--cache"] == "true" and args["--cache_type"] == "ram"
+    assert args["--cache_size"] == str(server.DEFAULT_CACHE_MB << 20)
     assert "--no-extra-bufts" not in cmd
     monkeypatch.setenv(server.CACHE_ENV, "256")
     args = dict(zip(*[iter(server.server_command(tmp_path / "qwen.gguf", 41000)[3:])] * 2, strict=False))
     assert args["--cache"] == "true" and args["--cache_size"] == str(256 << 20)
+    monkeypatch.setenv(server.CACHE_ENV, "0")
+    assert "--cache" not in server.server_command(tmp_path / "qwen.gguf", 41000)
+
+
+@pytest.mark.parametrize("value", ["-1", "1GB", "1.5"])
+def test_a_bad_prompt_cache_size_is_refused_with_the_variable_named(value, tmp_path, monkeypatch):
+    monkeypatch.setenv(server.CACHE_ENV, value)
+    with pytest.raises(ModelServerError, match=rf"{server.CACHE_ENV}=.*whole number of megabytes"):
+        server.server_command(tmp_path / "qwen.gguf", 41000)
 
 
 def test_wait_for_a_loading_server_gives_up_when_it_dies(monkeypatch):
