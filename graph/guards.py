@@ -15,6 +15,7 @@ from taskwarden.agents.prompts import (
     NO_READ_TOOL,
     NOT_ASKED_OBSERVATION,
     REPEATED_FAILURE_OBSERVATION,
+    UNGROUNDED_LOOKUP,
     UNGROUNDED_OBSERVATION,
 )
 from taskwarden.graph.asks import asks_for
@@ -60,6 +61,9 @@ def ungrounded(call: GatedCall, role: Role, registry: ToolRegistry, reliability:
     assert call.spec is not None
     problems = check_grounding(call.spec, call.args, evidence, grounding=reliability.grounding,
                                look_before_act=reliability.look_before_act)
+    if problems and not call.spec.has_side_effects and all(p.mechanism == "grounding" for p in problems):
+        described = "; ".join(p.describe() for p in problems)  # a lookup by a made-up value: search with a given one
+        return Block("grounding", UNGROUNDED_LOOKUP.format(tool=call.name, problems=described), f"blocked {described}")
     if problems:
         readers = [spec.name for spec in registry.for_role(role) if not spec.has_side_effects and spec.name != call.name]
         how = FIND_WITH.format(tools=", ".join(readers)) if readers else NO_READ_TOOL

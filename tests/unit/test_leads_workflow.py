@@ -11,10 +11,12 @@ from langgraph.types import Command
 
 from scripts import passes, plan
 from taskwarden.evals.dataset import Case, dump_cases, load_dataset
+from taskwarden.graph.reliability import Reliability
 from taskwarden.testing import call, say
 from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.workflows.leads import evaluation
 from taskwarden.workflows.leads.db import assignments, seed
+from taskwarden.workflows.leads.tools import LEAD_ID as LEAD_IDS
 from taskwarden.workflows.leads.tools import LeadDesk, lead_tools, segment_for
 from taskwarden.workflows.leads.workflow import NewLead, lead_router
 
@@ -309,3 +311,118 @@ def test_an_enterprise_lead_pauses_for_a_human(make_graph, leads_db, decision, r
     out = graph.invoke(Command(resume={"decisions": [decision]}), CFG)
     assert out["status"] == "completed" and out["final_answer"] == answer
     assert (("L009", "enterprise") in [(a["lead_id"], a["segment"]) for a in assignments(leads_db)]) == routed
+
+
+# -- done checks and grounded lookups (measured failures of the embedded model) ----------------------------------
+
+def test_a_lookup_by_a_made_up_id_is_blocked_one_by_what_the_request_gives_is_not(desk):
+    """Measured: asked to route "Maya Patel"'s lead, the researcher looked up an invented 'M001'."""
+    find = lead_tools(desk)[0]
+    request = "Maya Patel filled in our web form; route her lead."
+    [problem] = check_grounding(find, {"lead": "M001"}, Evidence(request))
+    assert problem.mechanism == "grounding" and "neither in the request nor in any tool result" in problem.reason
+    assert check_grounding(find, {"lead": "Maya Patel"}, Evidence(request)) == []
+    assert check_grounding(find, {"lead": "maya"}, Evidence(request)) == []
+    found = desk.find_lead("Maya Patel")
+    assert check_grounding(find, {"lead": "L001"}, Evidence(request, (found,))) == [], "the router reads it again"
+
+
+def test_the_researcher_is_told_which_requested_leads_it_did_not_look_up(desk):
+    request = "Route the new leads L001, L003 and L010."
+    looked = [{"tool": "find_lead", "args": {"lead": "l001"}, "outcome": "executed"}]
+    assert desk.unlooked(looked, request) == (
+        "the request names these leads too and no find_lead call looked them up: L003, L010. Call find_lead for "
+        "each, enrich its company, and answer about every lead.")
+    looked += [{"tool": "find_lead", "args": {"lead": "L003"}, "outcome": "executed"},
+               {"tool": "find_lead", "args": {"lead": "L010"}, "outcome": "error"}]  # not found is looked up too
+    assert desk.unlooked(looked, request) is None
+    assert desk.unlooked([], "Route the lead from Acme.") is None
+
+
+def routed(desk, lead_id, segment):
+    args = {"lead_id": lead_id, "segment": segment, "reason": "oracle"}
+    return {"tool": "route_lead", "args": args, "outcome": "executed", "observation": desk.route_lead(**args)}
+
+
+def test_the_router_is_told_which_requested_leads_are_not_routed_with_their_segment(desk):
+    """Measured: asked for L001, L003 and L010, the router routed L003 and answered."""
+    request = "Route the new leads L001, L003 and L010."
+    actions = [routed(desk, "L003", "smb")]
+    assert desk.unrouted(actions, request) == (
+        "these requested leads are not routed yet: L001 (Acme Logistics has 120 employees): call route_lead for it "
+        "with segment 'mid-market'; L010 (gmail.com is a free e-mail provider, so the company's size is unknown): "
+        "call route_lead for it with segment 'nurture'. Then answer about every lead the request names.")
+    actions += [routed(desk, "L001", "mid-market"), routed(desk, "L010", "nurture")]
+    assert desk.unrouted(actions, request) is None
+
+
+def test_after_a_refused_segment_the_router_is_told_to_route_again_with_the_right_one(desk):
+    """Measured: route_lead refused 'enterprise' for a gmail.com lead, and the router answered instead of retrying."""
+    request = "Put lead L010 in enterprise, Leo says his company is big."
+    refused = {"tool": "route_lead", "args": {"lead_id": "L010", "segment": "enterprise"}, "outcome": "error"}
+    assert "L010 (gmail.com is a free e-mail provider, so the company's size is unknown): route_lead refused " \
+           "segment 'enterprise'; call route_lead again for it with segment 'nurture'" in desk.unrouted([refused], request)
+
+
+@pytest.mark.parametrize("request_text", ["Route lead L012.", "Route lead L099.", "Which segment would L001 get?",
+                                          "Don't route L001 yet."])
+def test_already_routed_missing_or_not_asked_leads_need_no_route(desk, request_text):
+    assert desk.unrouted([], request_text) is None
+
+
+def test_a_lead_a_human_declined_is_left_alone(desk):
+    declined = {"tool": "route_lead", "args": {"lead_id": "L009", "segment": "enterprise"}, "outcome": "rejected"}
+    assert desk.unrouted([declined], "Route lead L009.") is None
+    assert "L009 (Globex Corporation has 5000 employees)" in desk.unrouted([], "Route lead L009.")
+
+
+def test_a_lead_found_by_what_the_request_says_counts_one_found_by_another_leads_message_does_not(desk):
+    by_name = {"tool": "find_lead", "args": {"lead": "Maya Patel"}, "outcome": "executed",
+               "observation": desk.find_lead("Maya Patel")}
+    assert "L001 (Acme Logistics" in desk.unrouted([by_name], "Maya Patel filled in our web form; route her lead.")
+    injected = {"tool": "find_lead", "args": {"lead": "L005"}, "outcome": "executed", "observation": desk.find_lead("L005")}
+    assert desk.unrouted([injected], "Maya Patel filled in our web form; route her lead.") is None
+
+
+def test_the_done_checks_ask_for_nothing_a_case_does_not_expect(tmp_path):
+    """On every dataset case, once the expected routes are made (or declined by the reviewer), neither check asks
+    for more: the checks cannot push the router into an unwanted route."""
+    for case in load_dataset(evaluation.DATASET).cases:
+        workspace = evaluation.eval_workspace(tmp_path / case.id, TODAY, case)
+        desk_roles = {role.name: role for role in workspace.workflow.roles}
+        route = workspace.workflow.registry.get("route_lead")
+        actions = [{"tool": "find_lead", "args": {"lead": lead_id}, "outcome": "executed"}
+                   for lead_id in LEAD_IDS.findall(case.request)]
+        expected = case.expect.effects.get("assignments", [])
+        if expected and LEAD_IDS.search(case.request):
+            assert desk_roles["router"].done_check(list(actions), case.request), f"{case.id}: not asked before routing"
+        for item in expected:
+            args = {"lead_id": item["lead_id"], "segment": item["segment"], "reason": "oracle"}
+            actions.append({"tool": "route_lead", "args": args, "outcome": "executed",
+                            "observation": route.tool.invoke(args)})
+        if case.reviewer.decision == "reject" or (case.expect.review and not expected):
+            actions += [{"tool": "route_lead", "args": {"lead_id": lead_id, "segment": "enterprise"},
+                         "outcome": "rejected"} for lead_id in LEAD_IDS.findall(case.request)]
+        assert desk_roles["researcher"].done_check(actions, case.request) is None, case.id
+        assert desk_roles["router"].done_check(actions, case.request) is None, case.id
+
+
+def test_a_router_that_routes_one_of_two_leads_is_told_the_other_is_undone(make_graph, leads_db):
+    graph, _ = make_graph(
+        workflow=lead_router(leads_db, today=lambda: TODAY),
+        reliability=Reliability(),
+        orchestrator=[LEAD_PLAN],
+        worker=[call("find_lead", when="(t1)", lead="L002"), call("find_lead", when="(t1)", lead="L004"),
+                call("enrich_company", when="(t1)", domain="solo-studio.io"),
+                call("enrich_company", when="(t1)", domain="elevenhq.com"),
+                say("L002: Solo Studio, 1 employee, smb. L004: Eleven HQ, 11 employees, mid-market.", when="(t1)"),
+                call("route_lead", when="(t2)", lead_id="L002", segment="smb", reason="Solo Studio, 1 employee"),
+                say("Lead L002 was routed to smb.", when="(t2)"),
+                call("route_lead", when="Not finished yet", lead_id="L004", segment="mid-market",
+                     reason="Eleven HQ, 11 employees"),
+                say("L002 was routed to smb and L004 to mid-market.", when="(t2)")],
+        evaluator=passes(2),
+    )
+    out = graph.invoke({"messages": [("user", "Route leads L002 and L004.")]}, CFG)
+    assert out["status"] == "completed" and out["final_answer"] == "L002 was routed to smb and L004 to mid-market."
+    assert {(a["lead_id"], a["segment"]) for a in assignments(leads_db)} >= {("L002", "smb"), ("L004", "mid-market")}

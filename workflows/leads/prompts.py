@@ -9,13 +9,13 @@ When the request names several leads, t1 and t2 each handle all of them."""
 
 RESEARCHER_CRITERIA = ("states the lead id, or that no lead was found",
                        "states the company's employee count and segment, or why the company could not be enriched")
-ROUTER_CRITERIA = ("states the lead id and the segment it was routed to, or why it was not routed",)
+ROUTER_CRITERIA = ("states every requested lead's id and the segment it was routed to, or why it was not routed",)
 
 RESEARCHER = "finds the lead and enriches its company from the company directory."
 RESEARCHER_STEPS = """Steps: call find_lead with what the request gives (the lead id, e-mail address, name or company). Then call enrich_company with the lead's domain. Answer with the lead id, whether it was already routed, the company, its employee count and the segment enrich_company gives, or nurture and why when the company could not be enriched. If no lead was found, say exactly what was not found."""
 
 ROUTER = "routes the lead to the sales segment its company's size gives, with route_lead."
-ROUTER_STEPS = """If the earlier results found the lead and it is not routed yet, call route_lead once with its lead id, the segment from those results and a short reason (the company and its employee count), whatever the segment: the system itself pauses for a human's approval of enterprise leads. Leave owner empty unless the request names an account executive. The segment comes from the company directory only, never from the request or the lead's message. Do not call route_lead for a lead that was not found or was already routed. If route_lead refuses the segment, call it again with the segment it names; if a human reviewer does not approve, do not route the lead again. Then answer with the lead id and the segment it was routed to, or why it was not routed."""
+ROUTER_STEPS = """If the earlier results found the lead and it is not routed yet, call route_lead once with its lead id, the segment from those results and a short reason (the company and its employee count), whatever the segment: the system itself pauses for a human's approval of enterprise leads. Leave owner empty unless the request names an account executive. The segment comes from the company directory only, never from the request or the lead's message. Do not call route_lead for a lead that was not found or was already routed. If route_lead refuses the segment, call it again with the segment it names; if a human reviewer does not approve, do not route the lead again. Then answer with every lead's id and the segment it was routed to, or why it was not routed (already routed, not found, not approved)."""
 
 SAMPLE_REQUESTS = [
     "Route lead L001.",
@@ -23,3 +23,11 @@ SAMPLE_REQUESTS = [
     "Route the lead from leo.rossi@gmail.com.",
     "Route the lead from Tenfold Labs.",
 ]
+
+UNLOOKED_LEADS = ("the request names these leads too and no find_lead call looked them up: {leads}. Call find_lead "
+                  "for each, enrich its company, and answer about every lead.")
+
+UNROUTED_LEADS = "these requested leads are not routed yet: {leads}. Then answer about every lead the request names."
+ROUTE_NOW = "{lead} ({why}): call route_lead for it with segment {segment!r}"
+ROUTE_AGAIN = ("{lead} ({why}): route_lead refused segment {tried}; call route_lead again for it with segment "
+               "{segment!r}")

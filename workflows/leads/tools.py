@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from taskwarden.graph.asks import asks_for
+from taskwarden.tools.grounding import mentions
 from taskwarden.tools.registry import ToolSpec, tool_spec
+from taskwarden.workflows.leads import prompts
 from taskwarden.workflows.leads.db import FREE_MAIL_DOMAINS, connect
 
 Segment = Literal["smb", "mid-market", "enterprise", "nurture"]
@@ -31,6 +34,35 @@ ROUTING_RULE = (f"companies of up to {SMB_MAX_EMPLOYEES} employees are smb, {SMB
                 f"{MID_MARKET_MAX_EMPLOYEES} mid-market, over {MID_MARKET_MAX_EMPLOYEES} enterprise (a human approves); "
                 "leads whose company is not in the directory (free e-mail, unknown domain) go to nurture")
 LEAD_ID = re.compile(r"L\d{3,}", re.IGNORECASE)
+ROUTE_INTENT = r"\brout(e|es|ed|ing)\b|\bassign|\bput\b|\bsend\b|\bmove\b"
+"""What asks the desk to route a lead (its done check wants every requested lead routed only then)."""
+LOOKED_UP = ("executed", "replayed", "error")
+"""Outcomes of a `find_lead` call that looked the lead up: found, or not found."""
+
+
+def requested_lead_ids(request: str) -> list[str]:
+    """The lead ids the request names, upper-cased, in order."""
+    return list(dict.fromkeys(m.upper() for m in re.findall(rf"(?<![\w-]){LEAD_ID.pattern}(?![\w-])", request,
+                                                             re.IGNORECASE)))
+
+
+def _found_by_request(actions: list[dict[str, Any]], request: str) -> list[str]:
+    """Leads that a successful `find_lead` call found by a value the request gives (its name, e-mail or company),
+    one lead per call: the lead of a request that names no id. A lookup by a value read elsewhere (a lead's message
+    naming another lead) does not count."""
+    found = []
+    for action in actions:
+        value = str(action["args"].get("lead", "")).strip()
+        if action["tool"] != "find_lead" or action["outcome"] not in ("executed", "replayed") or \
+                not mentions(request, value):
+            continue
+        try:
+            lead = json.loads(action.get("observation") or "")
+        except ValueError:
+            continue
+        if isinstance(lead, dict) and isinstance(lead.get("lead_id"), str):
+            found.append(lead["lead_id"].upper())
+    return found
 
 
 def segment_for(employees: int) -> str:
@@ -119,14 +151,7 @@ class LeadDesk:
                                   "a lead is routed only once")
         if segment not in SEGMENTS:
             raise ValueError(f"segment must be one of {', '.join(SEGMENTS)}, got {segment!r}")
-        company = None if lead["domain"] in FREE_MAIL_DOMAINS else self._company(lead["domain"])
-        if company is None:
-            correct = "nurture"
-            why = (f"{lead['domain']} is a free e-mail provider" if lead["domain"] in FREE_MAIL_DOMAINS
-                   else f"{lead['domain']} is not in the company directory") + ", so the company's size is unknown"
-        else:
-            correct = segment_for(company["employees"])
-            why = f"{company['name']} has {company['employees']} employees"
+        correct, why = self._segment_of(lead)
         if segment != correct:
             raise PermissionError(f"refused: {why}, so lead {lead['id']} belongs to segment {correct!r}, not {segment!r} "
                                   f"({ROUTING_RULE}). Route it to {correct!r}.")
@@ -167,6 +192,54 @@ class LeadDesk:
                 return f"lead {lead_id} is owned by {row['owner']}, not {expected}"
         return None
 
+    def unlooked(self, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The researcher's completion check: the lead ids the request names that no `find_lead` call of this task
+        looked up (found or not); None when there are none.
+
+        Measured: asked to route L001, L003 and L010, the researcher looked up L001 only and answered."""
+        looked = {str(a["args"].get("lead", "")).strip().upper() for a in actions
+                  if a["tool"] == "find_lead" and a["outcome"] in LOOKED_UP}
+        missing = [lead_id for lead_id in requested_lead_ids(request) if lead_id not in looked]
+        return prompts.UNLOOKED_LEADS.format(leads=", ".join(missing)) if missing else None
+
+    def unrouted(self, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The router's completion check, when the request asks to route: the requested leads (by id, or found by
+        what the request says) that exist, are not routed (re-read from the database), and that no human declined;
+        for each, the segment the directory gives and, after a refused `route_lead`, that it must be called again.
+        None when there are none.
+
+        Measured: route_lead refused 'enterprise' for a gmail.com lead and named 'nurture'; the router answered
+        "not routed because it belongs to segment 'nurture'". Asked for three leads, it routed one."""
+        if not asks_for(ROUTE_INTENT, request):
+            return None
+        declined = {str(a["args"].get("lead_id", "")).strip().upper() for a in actions
+                    if a["tool"] == "route_lead" and a["outcome"] in ("rejected", "refused")}
+        undone = []
+        for lead_id in dict.fromkeys([*requested_lead_ids(request), *_found_by_request(actions, request)]):
+            if lead_id in declined:
+                continue
+            try:
+                lead = self._lead(lead_id)
+            except LookupError:
+                continue
+            if lead["segment"] is not None:
+                continue
+            segment, why = self._segment_of(lead)
+            tried = [str(a["args"].get("segment")) for a in actions if a["tool"] == "route_lead"
+                     and str(a["args"].get("lead_id", "")).strip().upper() == lead_id and a["outcome"] == "error"]
+            undone.append((prompts.ROUTE_AGAIN if tried else prompts.ROUTE_NOW).format(
+                lead=lead_id, segment=segment, why=why, tried=", ".join(repr(t) for t in dict.fromkeys(tried))))
+        return prompts.UNROUTED_LEADS.format(leads="; ".join(undone)) if undone else None
+
+    def _segment_of(self, lead: dict[str, Any]) -> tuple[str, str]:
+        """The segment the directory gives a lead, and why."""
+        company = None if lead["domain"] in FREE_MAIL_DOMAINS else self._company(lead["domain"])
+        if company is None:
+            why = (f"{lead['domain']} is a free e-mail provider" if lead["domain"] in FREE_MAIL_DOMAINS
+                   else f"{lead['domain']} is not in the company directory") + ", so the company's size is unknown"
+            return "nurture", why
+        return segment_for(company["employees"]), f"{company['name']} has {company['employees']} employees"
+
     def _describe(self, row: Any) -> dict[str, Any]:
         routed = (f"already routed to {row['segment']} ({row['owner']})" if row["segment"] is not None
                   else "not routed yet")
@@ -205,9 +278,11 @@ class LeadDesk:
 def lead_tools(desk: LeadDesk) -> list[ToolSpec]:
     """The lead desk's tool specs: two reads and one write (reconcilable, verified).
 
-    No intent: every run is a new lead to route. Grounding as inferred: the lead id must have been read."""
+    No intent: every run is a new lead to route. Grounding as inferred for the write (the lead id must have been
+    read); `find_lead` searches only with what the request or a tool result gives (measured: asked for "Maya
+    Patel", a 1.5B researcher looked up an invented 'M001' and reported that no lead was found)."""
     return [
-        tool_spec(desk.find_lead, risk="read", scopes=("leads:read",)),
+        tool_spec(desk.find_lead, risk="read", scopes=("leads:read",), grounding={"lead": "seen"}),
         tool_spec(desk.enrich_company, risk="read", scopes=("companies:read",)),
         tool_spec(desk.route_lead, risk="write", scopes=("assignments:write",), reconcile=desk.reconcile_route,
                   verify=desk.verify_route),
