@@ -103,8 +103,9 @@ LOOK_BEFORE_ACT_PLAN_RULE = """
 UNGROUNDED_OBSERVATION = ("Not run: {tool} was blocked: {problems}. {how} Then call {tool} again with the values "
                           "the tools report, or, if the record cannot be found, give your final answer saying so.")
 UNGROUNDED_LOOKUP = ("Not run: {tool} was blocked: {problems}. Search with a value the request or an earlier tool "
-                     "result gives, as written there (an id, e-mail address, name or company); never make one up. If "
-                     "nothing the request gives finds the record, give your final answer saying so.")
+                     "result gives, as written there (an id, e-mail address, name or company); never make one up.{given}"
+                     " If nothing the request gives finds the record, give your final answer saying so.")
+REQUEST_GIVES = " The request gives {values}: call {tool} with one of them now."
 FIND_WITH = "Look it up first with: {tools}."
 NAMED_RECORD_FIRST = ("Not run: the request names {named}, not {value}. Look up what the request names first: call "
                       "{tool} with {argument}={first!r}. If it is not found, say so in your final answer; never use "

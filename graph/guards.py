@@ -15,6 +15,7 @@ from taskwarden.agents.prompts import (
     NO_READ_TOOL,
     NOT_ASKED_OBSERVATION,
     REPEATED_FAILURE_OBSERVATION,
+    REQUEST_GIVES,
     UNGROUNDED_LOOKUP,
     UNGROUNDED_OBSERVATION,
 )
@@ -22,7 +23,7 @@ from taskwarden.graph.asks import asks_for
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord
 from taskwarden.tools.executor import GatedCall, call_key, format_args
-from taskwarden.tools.grounding import Evidence, check_grounding, substituted_lookup
+from taskwarden.tools.grounding import Evidence, check_grounding, request_values, substituted_lookup
 from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
 
 FAILED_OUTCOMES = ("error", "refused", "invalid", "blocked", "rejected")
@@ -63,7 +64,10 @@ def ungrounded(call: GatedCall, role: Role, registry: ToolRegistry, reliability:
                                look_before_act=reliability.look_before_act)
     if problems and not call.spec.has_side_effects and all(p.mechanism == "grounding" for p in problems):
         described = "; ".join(p.describe() for p in problems)  # a lookup by a made-up value: search with a given one
-        return Block("grounding", UNGROUNDED_LOOKUP.format(tool=call.name, problems=described), f"blocked {described}")
+        values = request_values(evidence.request)
+        given = REQUEST_GIVES.format(values=", ".join(map(repr, values)), tool=call.name) if values else ""
+        return Block("grounding", UNGROUNDED_LOOKUP.format(tool=call.name, problems=described, given=given),
+                     f"blocked {described}")
     if problems:
         readers = [spec.name for spec in registry.for_role(role) if not spec.has_side_effects and spec.name != call.name]
         how = FIND_WITH.format(tools=", ".join(readers)) if readers else NO_READ_TOOL

@@ -162,6 +162,36 @@ def named_in_request(value: str, request: str) -> list[str]:
     return list(dict.fromkeys(f.rstrip(".") for f in found))
 
 
+_PROPER_NAME = re.compile(r"[A-Z][\w&-]*(?:'s)?(?:\s+[A-Z][\w&-]*(?:'s)?)*")
+_NOT_NAMES = frozenset("route please find refund send put assign check look enrich process pay move can could would "
+                       "hi hello dear the a an new our my i we".split())
+"""Capitalized words that start requests, not names."""
+_DOMAIN = re.compile(r"(?<![\w@.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?![\w-])", re.IGNORECASE)
+
+
+def request_values(request: str) -> list[str]:
+    """What a request gives to search by, in order: e-mail addresses, domains, ids (letters and digits) and names
+    (capitalized words; a lone one starting a sentence, like "Route", is a verb more often than a name)."""
+    emails = re.findall(r"[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"']+\.[A-Za-z]{2,}", request)
+    rest = request
+    for email in emails:
+        rest = rest.replace(email, " ")
+    values = [*emails, *_DOMAIN.findall(rest)]
+    values += [t for t in re.findall(r"(?<![\w-])[A-Za-z]*\d[\w-]*", rest)
+               if re.search(r"[A-Za-z]", t) and re.search(r"\d", t)]
+    for match in _PROPER_NAME.finditer(rest):
+        words = re.sub(r"'s\b", "", match.group()).split()
+        while words and words[0].lower() in _NOT_NAMES:
+            words.pop(0)
+        name = " ".join(words)
+        if not name:
+            continue
+        starts_sentence = not rest[: match.start()].strip() or rest[: match.start()].rstrip()[-1] in ".!?;:"
+        if " " in name or not starts_sentence:
+            values.append(name)
+    return list(dict.fromkeys(v.rstrip(".") for v in values))
+
+
 def _needs_boundary(value: str) -> bool:
     return bool(re.match(r"^[\w@.+-]+$", value))
 

@@ -426,3 +426,18 @@ def test_a_router_that_routes_one_of_two_leads_is_told_the_other_is_undone(make_
     out = graph.invoke({"messages": [("user", "Route leads L002 and L004.")]}, CFG)
     assert out["status"] == "completed" and out["final_answer"] == "L002 was routed to smb and L004 to mid-market."
     assert {(a["lead_id"], a["segment"]) for a in assignments(leads_db)} >= {("L002", "smb"), ("L004", "mid-market")}
+
+
+def test_a_lookup_by_a_made_up_value_is_told_what_the_request_gives(leads_db):
+    """Measured: blocked for 'M001', the researcher answered that the request named no lead; the block now says
+    what the request gives to search by."""
+    from types import SimpleNamespace
+
+    from taskwarden.graph.guards import ungrounded
+
+    workflow = lead_router(leads_db, today=lambda: TODAY)
+    call = SimpleNamespace(spec=workflow.registry.get("find_lead"), args={"lead": "M001"}, name="find_lead")
+    block = ungrounded(call, workflow.role("researcher"), workflow.registry, Reliability(),
+                       Evidence("Maya Patel filled in our web form; route her lead."))
+    assert block.mechanism == "grounding" and block.summary.startswith("blocked ungrounded lead 'M001'")
+    assert "The request gives 'Maya Patel': call find_lead with one of them now." in block.observation

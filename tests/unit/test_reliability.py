@@ -24,6 +24,7 @@ from taskwarden.tools.grounding import (
     check_grounding,
     infer_rule,
     named_in_request,
+    request_values,
     rules_for,
     substituted_lookup,
 )
@@ -95,6 +96,19 @@ def test_rules_are_inferred_from_names_and_declared_rules_win(desk):
     assert rules_for(declared)["order_id"] == "free"
     # the schema is read once per tool (read on every call, it was about a third of our overhead over plain LangGraph)
     assert declared.arg_schemas is declared.arg_schemas and set(declared.arg_schemas) == {"order_id", "note"}
+
+
+@pytest.mark.parametrize(("request_text", "values"), [
+    ("Maya Patel filled in our web form; route her lead.", ["Maya Patel"]),
+    ("Route Sam Ortiz's lead.", ["Sam Ortiz"]),
+    ("Please route the new lead from Hooli.", ["Hooli"]),
+    ("Route the lead from pinnaclefoods.com.", ["pinnaclefoods.com"]),
+    ("alice@example.com: please refund order P1001.", ["alice@example.com", "P1001"]),
+    ("A new lead arrived: L007, Sara Lind <sara@quincymfg.com>. Route it.", ["sara@quincymfg.com", "L007", "Sara Lind"]),
+    ("route it, thanks", []),
+])
+def test_what_a_request_gives_to_search_by(request_text, values):
+    assert request_values(request_text) == values
 
 
 def test_a_value_is_grounded_by_a_whole_token_not_a_substring():
