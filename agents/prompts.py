@@ -102,6 +102,7 @@ LOOK_BEFORE_ACT_PLAN_RULE = """
 
 UNGROUNDED_OBSERVATION = ("Not run: {tool} was blocked: {problems}. {how} Then call {tool} again with the values "
                           "the tools report, or, if the record cannot be found, give your final answer saying so.")
+REQUEST_DISAGREES = "Not run: {tool} was blocked: {problem}. Call {tool} again with that change."
 UNGROUNDED_LOOKUP = ("Not run: {tool} was blocked: {problems}. Search with a value the request or an earlier tool "
                      "result gives, as written there (an id, e-mail address, name or company); never make one up.{given}"
                      " If nothing the request gives finds the record, give your final answer saying so.")
@@ -143,6 +144,11 @@ UNFINISHED_FEEDBACK = "Not finished yet (checked in the system): {problem}"
 
 UNFINISHED_REMINDER = ("Not finished yet (checked in the system): {problem}. Do that now with a tool call; answer "
                        "only when it is done.")
+
+INCOMPLETE_ANSWER_FEEDBACK = "The answer is incomplete (checked against the system): {problem}"
+
+INCOMPLETE_ANSWER_REMINDER = ("Your answer is incomplete (checked against the system): {problem}. Reply again with "
+                              "the complete final answer.")
 
 MISMATCH_FEEDBACK = "Verify after write: {tool}({args}) did not take the intended effect: {problem}"
 

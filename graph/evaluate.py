@@ -18,7 +18,7 @@ from taskwarden.graph.events import emit, emit_model_calls
 from taskwarden.graph.review import pending_escalation
 from taskwarden.graph.state import RunState, TaskRecord, merge_tasks
 from taskwarden.graph.usage import add_usage, usage_of_calls
-from taskwarden.graph.verification import check_effects
+from taskwarden.graph.verification import EffectCheck, check_answer, check_effects
 
 
 def make_evaluate(engine: Engine) -> Callable[..., Command[Literal["human_review", "orchestrate"]]]:
@@ -35,8 +35,11 @@ def make_evaluate(engine: Engine) -> Callable[..., Command[Literal["human_review
             if task["status"] != "done":
                 continue
             started = time.monotonic()
-            checked = check_effects(task, engine.workflow.registry, reliability, state["request"],
-                                    engine.workflow.role(task["role"]).done_check)
+            role = engine.workflow.role(task["role"])
+            checked = check_effects(task, engine.workflow.registry, reliability, state["request"], role.done_check)
+            if not checked.verdict and task["result"].strip():
+                answered = check_answer(task, reliability, state["request"], role.answer_check)
+                checked = EffectCheck(answered.verdict, answered.feedback, (*checked.notes, *answered.notes))
             for note in checked.notes:
                 emit("intervention", task_id=task["id"], **note)
             if checked.verdict:

@@ -15,6 +15,7 @@ from taskwarden.agents.prompts import (
     NO_READ_TOOL,
     NOT_ASKED_OBSERVATION,
     REPEATED_FAILURE_OBSERVATION,
+    REQUEST_DISAGREES,
     REQUEST_GIVES,
     UNGROUNDED_LOOKUP,
     UNGROUNDED_OBSERVATION,
@@ -40,7 +41,8 @@ class Block:
 
 def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliability: Reliability, request: str,
                evidence: Evidence, attempt_actions: list[ActionRecord]) -> Block | None:
-    """The first reliability check the call fails, in order: repeated failure, not asked, ungrounded."""
+    """The first reliability check the call fails, in order: repeated failure, not asked, ungrounded, disagreeing
+    with the request."""
     if call.refusal or call.spec is None or call.decision.outcome == "forbid":
         return None  # refused anyway, by grant, schema or policy
     if reliability.loop_recovery:
@@ -53,7 +55,23 @@ def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliabili
     if reliability.nothing_asked and not asked_for(call.spec, request):
         return Block("nothing_asked", NOT_ASKED_OBSERVATION.format(tool=call.name),
                      f"blocked {call.name}: the request does not ask for it")
-    return ungrounded(call, role, registry, reliability, evidence)
+    return ungrounded(call, role, registry, reliability, evidence) or disagrees_with_request(call, reliability, request)
+
+
+def disagrees_with_request(call: GatedCall, reliability: Reliability, request: str) -> Block | None:
+    """Grounded arguments, declared per tool (`ToolSpec.request_check`): the call's arguments disagree with what the
+    request says (an owner it names left empty). A check that fails itself does not block: the tool validates."""
+    assert call.spec is not None
+    if not reliability.grounding or call.spec.request_check is None:
+        return None
+    try:
+        problem = call.spec.request_check(dict(call.args), request)
+    except Exception:  # noqa: BLE001 - the tool's own validation still runs
+        return None
+    if not problem:
+        return None
+    return Block("grounding", REQUEST_DISAGREES.format(tool=call.name, problem=problem),
+                 f"blocked {call.name}: {problem}")
 
 
 def ungrounded(call: GatedCall, role: Role, registry: ToolRegistry, reliability: Reliability,

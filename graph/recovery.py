@@ -75,5 +75,6 @@ def progress_made(actions: list[ActionRecord], earlier: list[ActionRecord]) -> b
 
 
 def loop_interventions(interventions: list[dict[str, Any]]) -> int:
-    """How many loop-recovery interventions this attempt has had already."""
-    return sum(1 for i in interventions if i.get("mechanism") == "loop_recovery")
+    """How many loop-recovery interventions this attempt has had already (stall and loop corrections: an
+    incomplete answer sent back to be completed is not one)."""
+    return sum(1 for i in interventions if i.get("mechanism") == "loop_recovery" and i.get("action") != "incomplete")

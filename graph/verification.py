@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from taskwarden.agents.prompts import MISMATCH_FEEDBACK, UNASKED_WRITE_FEEDBACK, UNFINISHED_FEEDBACK
+from taskwarden.agents.prompts import (
+    INCOMPLETE_ANSWER_FEEDBACK,
+    MISMATCH_FEEDBACK,
+    UNASKED_WRITE_FEEDBACK,
+    UNFINISHED_FEEDBACK,
+)
 from taskwarden.graph.guards import asked_for
 from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import TaskRecord
 from taskwarden.tools.executor import format_args
-from taskwarden.tools.registry import DoneCheck, ToolRegistry, ToolSpec
+from taskwarden.tools.registry import AnswerCheck, DoneCheck, ToolRegistry, ToolSpec
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,22 @@ def check_effects(task: TaskRecord, registry: ToolRegistry, reliability: Reliabi
     feedback = UNFINISHED_FEEDBACK.format(problem=undone)
     note = {"mechanism": "verify_after_write", "action": "unfinished", "message": feedback}
     return EffectCheck("revise", feedback, (*checked.notes, note))
+
+
+def check_answer(task: TaskRecord, reliability: Reliability, request: str,
+                 answer_check: AnswerCheck | None = None) -> EffectCheck:
+    """Ask the role's `answer_check` what the task's answer leaves out (loop recovery: part of an answer is not
+    an answer); what it returns revises the task."""
+    if answer_check is None or not reliability.loop_recovery:
+        return EffectCheck(None, "")
+    try:
+        lacking = answer_check(task["result"], [dict(action) for action in task["actions"]], request)
+    except Exception as exc:  # the check itself failed: the answer is not confirmed complete
+        lacking = f"the answer check failed: {type(exc).__name__}: {exc}"
+    if not lacking:
+        return EffectCheck(None, "")
+    feedback = INCOMPLETE_ANSWER_FEEDBACK.format(problem=lacking)
+    return EffectCheck("revise", feedback, ({"mechanism": "loop_recovery", "action": "incomplete", "message": feedback},))
 
 
 def _check_writes(task: TaskRecord, registry: ToolRegistry, reliability: Reliability, request: str) -> EffectCheck:

@@ -24,6 +24,7 @@ from taskwarden.agents.prompts import (
     EARLIER_TOOL_RESULTS_SECTION,
     FEEDBACK_SECTION,
     GROUNDING_REMINDER,
+    INCOMPLETE_ANSWER_REMINDER,
     LOOK_BEFORE_ACT_RULE,
     MUST_CALL_REMINDER,
     NO_PROGRESS_REMINDER,
@@ -180,6 +181,10 @@ def build_worker_graph(engine: Engine) -> Any:
                 what=what, description=state["task"]["description"], tools=", ".join(role.tools) or "none")))
             update["interventions"] = [*update.get("interventions", []),
                                        intervention(state, "loop_recovery", "corrected", f"the final reply was {what}")]
+        elif not reply.tool_calls and (lacking := incomplete_answer(role, state, reply.content, reliability)):
+            update["worker_messages"].append(HumanMessage(content=INCOMPLETE_ANSWER_REMINDER.format(problem=lacking)))
+            update["interventions"] = [*update.get("interventions", []), intervention(
+                state, "loop_recovery", "incomplete", f"the answer is incomplete: {lacking}", step=steps)]
         return update
 
     def run_tools(state: WorkerState, config: RunnableConfig, runtime: Runtime[Context]) -> Command[Literal["call_model", "finish"]]:
@@ -315,6 +320,21 @@ def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str 
     try:
         actions = [dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]]
         return role.done_check(actions, state["request"])
+    except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
+        return None
+
+
+def incomplete_answer(role: Role, state: WorkerState, answer: Any, reliability: Reliability) -> str | None:
+    """What the role's answer check finds missing from the worker's answer, or None (nothing missing, no check,
+    or the worker was told once in this attempt already: the evaluate node's check then revises the task).
+    The worker answers again in the same attempt, with its calls in view."""
+    if role.answer_check is None or not reliability.loop_recovery:
+        return None
+    if any(i.get("action") == "incomplete" for i in state.get("interventions", [])):
+        return None
+    try:
+        actions = [dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]]
+        return role.answer_check(answer if isinstance(answer, str) else str(answer), actions, state["request"])
     except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
         return None
 

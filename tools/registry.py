@@ -17,6 +17,9 @@ GROUND_RULES: tuple[str, ...] = ("request", "observed", "seen", "free")
 DoneCheck = Callable[[list[dict[str, Any]], str], "str | None"]
 """A role's check that its task left nothing undone, given the task's actions and the run's request (see
 `Role.done_check`)."""
+AnswerCheck = Callable[[str, list[dict[str, Any]], str], "str | None"]
+"""A role's check that its answer states what it must, given the answer, the task's actions and the run's request
+(see `Role.answer_check`)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class ToolSpec:
     intent: str | None = None
     """A regular expression (case-insensitive) the request must match for this tool to be called at
     all, e.g. ``r"refund|money back"``; otherwise the call is blocked as not asked for."""
+    request_check: Callable[[dict[str, Any], str], str | None] | None = None
+    """For side-effecting tools, grounding beyond traceability: given a call's arguments and the request, None
+    when they agree, else what to change (e.g. the request names an owner the call leaves empty). A call that
+    fails it is blocked before it runs and the model is told what to change."""
 
     def __post_init__(self) -> None:
         if self.risk not in RISKS:
@@ -98,7 +105,7 @@ def tool_spec(fn: Callable[..., Any] | BaseTool, *, risk: Risk = "write", scopes
     """Wrap a plain function (its docstring is the description) or a LangChain tool into a `ToolSpec`.
 
     `options` sets the other `ToolSpec` fields: `timeout_s`, `retries`, `backoff_s`, `max_backoff_s`,
-    `grounding`, `verify` and `intent`.
+    `grounding`, `verify`, `intent` and `request_check`.
     """
     tool = fn if isinstance(fn, BaseTool) else StructuredTool.from_function(fn, name=name)
     return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile, **options)
@@ -129,6 +136,11 @@ class Role:
     """A check in code that a task of this role left nothing undone, re-reading the system: given the
     task's actions (tool, args, outcome, observation) and the request, what is still to do, or None. Run before the
     evaluator (verify after write); what it returns revises the task (e.g. notices still unsent)."""
+    answer_check: AnswerCheck | None = field(default=None, compare=False)
+    """A check in code that a task's answer states what it must (loop recovery: an answer that leaves out part of
+    the task is not an answer): given the answer, the task's actions and the request, what the answer still
+    lacks, or None. Asked when the worker answers (it answers again, once per attempt) and before the evaluator
+    (what it returns revises the task), e.g. a requested record the answer does not name."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():

@@ -441,3 +441,143 @@ def test_a_lookup_by_a_made_up_value_is_told_what_the_request_gives(leads_db):
                        Evidence("Maya Patel filled in our web form; route her lead."))
     assert block.mechanism == "grounding" and block.summary.startswith("blocked ungrounded lead 'M001'")
     assert "The request gives 'Maya Patel': call find_lead with one of them now." in block.observation
+
+
+def _route_action(desk, lead_id, segment, outcome="executed"):
+    args = {"lead_id": lead_id, "segment": segment, "reason": "test"}
+    observation = desk.route_lead(**args) if outcome == "executed" else "A human reviewer did not approve this call"
+    return {"tool": "route_lead", "args": args, "outcome": outcome, "observation": observation}
+
+
+def test_the_router_is_told_which_leads_its_answer_leaves_out_with_what_happened_to_each(desk):
+    """Measured: asked for L017 and L012 (already routed), the router answered only about L017."""
+    routed = [_route_action(desk, "L017", "mid-market")]
+    lacking = desk.unstated("The lead L017 was routed to mid-market.", routed, "Route leads L017 and L012.")
+    assert lacking == ("it does not name L012. Name every lead by its id and say what happened to it, like this: "
+                       "L017 was routed to mid-market (mid-market-queue); L012 was already routed to mid-market "
+                       "(mid-market-queue) before, so it was not routed again.")
+    assert desk.unstated("L017 was routed to mid-market; l012 was already routed.", routed,
+                         "Route leads L017 and L012.") is None
+
+
+def test_a_lead_routed_or_declined_by_this_task_must_be_named_even_when_the_request_names_none(desk):
+    """Measured: asked to route Maya Patel's lead, the router answered "Maya Patel's lead was routed to the
+    mid-market segment." without its id."""
+    request = "Maya Patel filled in our web form; route her lead."
+    routed = [_route_action(desk, "L001", "mid-market")]
+    assert "it does not name L001" in desk.unstated("Maya Patel's lead was routed to mid-market.", routed, request)
+    declined = [_route_action(desk, "L009", "enterprise", outcome="rejected")]
+    assert desk.unstated("Not routed.", declined, "Route the lead from Globex.").endswith(
+        "L009 was not routed: the human reviewer did not approve.")
+    assert "L099 was not found" in desk.unstated("No such lead.", [], "Route lead L099.")
+    assert desk.unstated("No lead matches zoe@nowhere.example.", [], "Route the lead from zoe@nowhere.example.") is None
+
+
+def test_the_answer_checks_sentences_say_what_every_case_expects(tmp_path):
+    """On every dataset case, once the expected routes are made (or declined), the sentences the answer check gives
+    to copy name every lead, satisfy the case's answer expectations, and pass the check themselves."""
+    from taskwarden.evals.scoring import check_answer
+
+    checked = 0
+    for case in load_dataset(evaluation.DATASET).cases:
+        workspace = evaluation.eval_workspace(tmp_path / case.id, TODAY, case)
+        router = workspace.workflow.role("router")
+        route = workspace.workflow.registry.get("route_lead")
+        actions = []
+        for item in case.expect.effects.get("assignments", []):
+            args = {"lead_id": item["lead_id"], "segment": item["segment"], "reason": "oracle"}
+            actions.append({"tool": "route_lead", "args": args, "outcome": "executed",
+                            "observation": route.tool.invoke(args)})
+        if case.reviewer.decision in ("reject", "respond"):
+            actions += [{"tool": "route_lead", "args": {"lead_id": lead_id, "segment": "enterprise"},
+                         "outcome": "rejected"} for lead_id in LEAD_IDS.findall(case.request)]
+        lacking = router.answer_check("", actions, case.request)
+        if lacking is None:
+            assert not LEAD_IDS.search(case.request) and not actions, case.id
+            continue
+        sentences = lacking.split("like this: ", 1)[1]
+        assert router.answer_check(sentences, actions, case.request) is None, case.id
+        assert check_answer(case, sentences) == [], (case.id, sentences)
+        checked += 1
+    assert checked >= 68
+
+
+def test_a_router_that_leaves_a_lead_out_of_its_answer_answers_again(make_graph, leads_db):
+    graph, models = make_graph(
+        workflow=lead_router(leads_db, today=lambda: TODAY),
+        reliability=Reliability(),
+        orchestrator=[LEAD_PLAN],
+        worker=[call("find_lead", when="(t1)", lead="Maya Patel"),
+                call("enrich_company", when="(t1)", domain="acme-logistics.com"),
+                say("L001: Acme Logistics, 120 employees, mid-market.", when="(t1)"),
+                call("route_lead", when="(t2)", lead_id="L001", segment="mid-market", reason="Acme, 120 employees"),
+                say("Maya Patel's lead was routed to mid-market.", when="(t2)"),
+                say("L001 was routed to mid-market (mid-market-queue).", when="Your answer is incomplete")],
+        evaluator=passes(2),
+    )
+    out = graph.invoke({"messages": [("user", "Maya Patel filled in our web form; route her lead.")]}, CFG)
+    assert out["status"] == "completed"
+    assert out["final_answer"] == "L001 was routed to mid-market (mid-market-queue)."
+    reminder = models["worker"].calls[-1].prompt
+    assert "it does not name L001" in reminder and "L001 was routed to mid-market (mid-market-queue)" in reminder
+
+
+def test_an_answer_still_incomplete_revises_the_task_and_without_loop_recovery_nothing_is_checked(leads_db):
+    from taskwarden.graph.verification import check_answer
+
+    workflow = lead_router(leads_db, today=lambda: TODAY)
+    router = workflow.role("router")
+    task = {"id": "t2", "role": "router", "result": "Routed.", "actions": [], "status": "done"}
+    checked = check_answer(task, Reliability(), "Route lead L002.", router.answer_check)
+    assert checked.verdict == "revise" and checked.feedback.startswith(
+        "The answer is incomplete (checked against the system): it does not name L002.")
+    assert checked.notes[0]["mechanism"] == "loop_recovery" and checked.notes[0]["action"] == "incomplete"
+    off = Reliability(loop_recovery=False)
+    assert check_answer(task, off, "Route lead L002.", router.answer_check).verdict is None
+
+
+def test_the_owner_is_the_executive_the_request_names_on_the_leads_team_else_the_queue(desk):
+    """Measured: asked "Route lead L001 and assign it to Priya.", the router routed L001 with owner ''."""
+    check = desk.owner_check
+    asked = "Route lead L001 and assign it to Priya."
+    assert check({"lead_id": "L001", "segment": "mid-market", "owner": ""}, asked) == (
+        "the request names priya, an account executive of the mid-market team: pass owner='priya'")
+    assert check({"lead_id": "L001", "segment": "mid-market", "owner": "Priya"}, asked) is None
+    assert check({"lead_id": "L002", "segment": "smb", "owner": ""}, "Route lead L002 to Dana.") is None
+    assert check({"lead_id": "L014", "segment": "enterprise", "owner": "dana"}, "Route lead L014.") == (
+        "owner 'dana' is not named in the request: leave owner empty for the enterprise-queue (only an account "
+        "executive the request names owns a lead)")
+    assert check({"lead_id": "L014", "segment": "enterprise", "owner": ""}, "Route lead L014, Dana or Lee.") is None
+    assert check({"lead_id": "L014", "segment": "nonsense"}, "Route lead L014 to Lee.") is None
+
+
+def test_the_owner_check_blocks_no_expected_route(tmp_path):
+    """On every dataset case, the expected route passes the owner check with the owner the request names (the
+    queue's routes and a reviewer's edited owner are made with owner left empty); the empty owner is blocked
+    only where the request names the lead's executive."""
+    for case in load_dataset(evaluation.DATASET).cases:
+        route = evaluation.eval_workspace(tmp_path / case.id, TODAY, case).workflow.registry.get("route_lead")
+        for item in case.expect.effects.get("assignments", []):
+            owner = item.get("owner", "")
+            named = bool(owner) and owner.lower() in case.request.lower()
+            args = {"lead_id": item["lead_id"], "segment": item["segment"], "reason": "oracle"}
+            assert route.request_check({**args, "owner": owner if named else ""}, case.request) is None, case.id
+            assert (route.request_check({**args, "owner": ""}, case.request) is None) is not named, case.id
+
+
+def test_a_route_without_the_named_owner_is_blocked_and_made_again_with_it(make_graph, leads_db):
+    graph, models = make_graph(
+        workflow=lead_router(leads_db, today=lambda: TODAY),
+        reliability=Reliability(),
+        orchestrator=[LEAD_PLAN],
+        worker=[*research("L001", "acme-logistics.com", "L001: Acme Logistics, 120 employees, mid-market."),
+                call("route_lead", when="(t2)", lead_id="L001", segment="mid-market", reason="Acme, 120", owner=""),
+                call("route_lead", when="pass owner='priya'", lead_id="L001", segment="mid-market",
+                     reason="Acme, 120", owner="priya"),
+                say("L001 was routed to mid-market (priya).", when="(t2)")],
+        evaluator=passes(2),
+    )
+    out = graph.invoke({"messages": [("user", "Route lead L001 and assign it to Priya.")]}, CFG)
+    assert out["status"] == "completed"
+    assert [a["outcome"] for a in out["tasks"]["t2"]["actions"]] == ["blocked", "executed"]
+    assert ("L001", "mid-market", "priya") in [(a["lead_id"], a["segment"], a["owner"]) for a in assignments(leads_db)]

@@ -31,3 +31,17 @@ UNROUTED_LEADS = "these requested leads are not routed yet: {leads}. Then answer
 ROUTE_NOW = "{lead} ({why}): call route_lead for it with segment {segment!r}"
 ROUTE_AGAIN = ("{lead} ({why}): route_lead refused segment {tried}; call route_lead again for it with segment "
                "{segment!r}")
+
+UNSTATED_LEADS = ("it does not name {leads}. Name every lead by its id and say what happened to it, like this: "
+                  "{statuses}.")
+LEAD_STATUS = {
+    "routed": "{lead} was routed to {segment} ({owner})",
+    "already": "{lead} was already routed to {segment} ({owner}) before, so it was not routed again",
+    "declined": "{lead} was not routed: the human reviewer did not approve",
+    "missing": "{lead} was not found: no lead has this id",
+    "unrouted": "{lead} is not routed yet",
+}
+
+OWNER_NAMED = "the request names {owner}, an account executive of the {segment} team: pass owner={owner!r}"
+OWNER_NOT_NAMED = ("owner {owner!r} is not named in the request: leave owner empty for the {queue} (only an account "
+                   "executive the request names owns a lead)")

@@ -192,6 +192,24 @@ class LeadDesk:
                 return f"lead {lead_id} is owned by {row['owner']}, not {expected}"
         return None
 
+    def owner_check(self, args: dict[str, Any], request: str) -> str | None:
+        """`route_lead`'s request check: the owner is the account executive of the lead's segment that the request
+        names, else empty (the segment's queue). An executive named for another segment is not the owner (the
+        segment's queue is). None when the call agrees; the segment itself is checked by `route_lead`.
+
+        Measured: asked "Route lead L001 and assign it to Priya.", the router routed L001 with owner ''."""
+        segment = args.get("segment")
+        if segment not in TEAMS:
+            return None
+        queue, *executives = TEAMS[segment]
+        named = [name for name in executives if re.search(rf"\b{re.escape(name)}\b", request, re.IGNORECASE)]
+        owner = str(args.get("owner") or "").strip().lower().lstrip("@")
+        if owner in executives and owner not in named:
+            return prompts.OWNER_NOT_NAMED.format(owner=owner, queue=queue)
+        if len(named) == 1 and owner != named[0]:
+            return prompts.OWNER_NAMED.format(owner=named[0], segment=segment)
+        return None
+
     def unlooked(self, actions: list[dict[str, Any]], request: str) -> str | None:
         """The researcher's completion check: the lead ids the request names that no `find_lead` call of this task
         looked up (found or not); None when there are none.
@@ -230,6 +248,39 @@ class LeadDesk:
             undone.append((prompts.ROUTE_AGAIN if tried else prompts.ROUTE_NOW).format(
                 lead=lead_id, segment=segment, why=why, tried=", ".join(repr(t) for t in dict.fromkeys(tried))))
         return prompts.UNROUTED_LEADS.format(leads="; ".join(undone)) if undone else None
+
+    def unstated(self, answer: str, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The router's answer check: the leads the request names (by id, or found by what it says) and the leads
+        this task routed or a human declined, that the answer does not name by id; with what happened to every
+        one of them, read from the database, as sentences to copy. None when the answer names them all.
+
+        Measured: asked for L017 and L012 (already routed), the router answered "The lead L017 was routed to
+        mid-market."; asked to route Maya Patel's lead, "Maya Patel's lead was routed to the mid-market segment."."""
+        attempted = [str(a["args"].get("lead_id", "")).strip().upper() for a in actions
+                     if a["tool"] == "route_lead" and a["outcome"] in ("executed", "replayed", "rejected")]
+        leads = [lead_id for lead_id in dict.fromkeys([*requested_lead_ids(request),
+                                                        *_found_by_request(actions, request), *attempted])
+                 if LEAD_ID.fullmatch(lead_id)]
+        named = {m.upper() for m in re.findall(rf"(?<![\w-]){LEAD_ID.pattern}(?![\w-])", answer, re.IGNORECASE)}
+        missing = [lead_id for lead_id in leads if lead_id not in named]
+        if not missing:
+            return None
+        statuses = "; ".join(self._status(lead_id, actions) for lead_id in leads)
+        return prompts.UNSTATED_LEADS.format(leads=", ".join(missing), statuses=statuses)
+
+    def _status(self, lead_id: str, actions: list[dict[str, Any]]) -> str:
+        """What happened to a lead in this task, as the database and the task's `route_lead` calls tell it."""
+        try:
+            lead = self._lead(lead_id)
+        except LookupError:
+            return prompts.LEAD_STATUS["missing"].format(lead=lead_id)
+        outcomes = {a["outcome"] for a in actions if a["tool"] == "route_lead"
+                    and str(a["args"].get("lead_id", "")).strip().upper() == lead_id}
+        if lead["segment"] is not None:
+            kind = "routed" if outcomes & {"executed", "replayed"} else "already"
+        else:
+            kind = "declined" if "rejected" in outcomes else "unrouted"
+        return prompts.LEAD_STATUS[kind].format(lead=lead_id, segment=lead["segment"], owner=lead["owner"])
 
     def _segment_of(self, lead: dict[str, Any]) -> tuple[str, str]:
         """The segment the directory gives a lead, and why."""
@@ -276,7 +327,8 @@ class LeadDesk:
 
 
 def lead_tools(desk: LeadDesk) -> list[ToolSpec]:
-    """The lead desk's tool specs: two reads and one write (reconcilable, verified).
+    """The lead desk's tool specs: two reads and one write (reconcilable, verified, its owner checked against the
+    request).
 
     No intent: every run is a new lead to route. Grounding as inferred for the write (the lead id must have been
     read); `find_lead` searches only with what the request or a tool result gives (measured: asked for "Maya
@@ -285,5 +337,5 @@ def lead_tools(desk: LeadDesk) -> list[ToolSpec]:
         tool_spec(desk.find_lead, risk="read", scopes=("leads:read",), grounding={"lead": "seen"}),
         tool_spec(desk.enrich_company, risk="read", scopes=("companies:read",)),
         tool_spec(desk.route_lead, risk="write", scopes=("assignments:write",), reconcile=desk.reconcile_route,
-                  verify=desk.verify_route),
+                  verify=desk.verify_route, request_check=desk.owner_check),
     ]

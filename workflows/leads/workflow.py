@@ -64,7 +64,8 @@ def lead_router(db_path: str | Path | None = None, today: Callable[[], date] = d
             # no must_call: a lead that was not found or was already routed is rightly not routed; find_lead
             # lets a router that is pushed to use a tool check the lead instead of routing it
             Role("router", prompts.ROUTER, ("find_lead", "route_lead"), instructions=prompts.ROUTER_STEPS,
-                 criteria=prompts.ROUTER_CRITERIA, after=("researcher",), required=True, done_check=desk.unrouted),
+                 criteria=prompts.ROUTER_CRITERIA, after=("researcher",), required=True, done_check=desk.unrouted,
+                 answer_check=desk.unstated),
         ],
         tools=lead_tools(desk),
         policies=[require_approval("route_lead", "segment == 'enterprise'",
