@@ -40,9 +40,9 @@ LOOKED_UP = ("executed", "replayed", "error")
 """Outcomes of a `find_lead` call that looked the lead up: found, or not found."""
 
 
-def requested_lead_ids(request: str) -> list[str]:
-    """The lead ids the request names, upper-cased, in order."""
-    return list(dict.fromkeys(m.upper() for m in re.findall(rf"(?<![\w-]){LEAD_ID.pattern}(?![\w-])", request,
+def lead_ids_in(text: str) -> list[str]:
+    """The lead ids a text names (the request, an answer), upper-cased, in order, once each."""
+    return list(dict.fromkeys(m.upper() for m in re.findall(rf"(?<![\w-]){LEAD_ID.pattern}(?![\w-])", text,
                                                              re.IGNORECASE)))
 
 
@@ -217,7 +217,7 @@ class LeadDesk:
         Measured: asked to route L001, L003 and L010, the researcher looked up L001 only and answered."""
         looked = {str(a["args"].get("lead", "")).strip().upper() for a in actions
                   if a["tool"] == "find_lead" and a["outcome"] in LOOKED_UP}
-        missing = [lead_id for lead_id in requested_lead_ids(request) if lead_id not in looked]
+        missing = [lead_id for lead_id in lead_ids_in(request) if lead_id not in looked]
         return prompts.UNLOOKED_LEADS.format(leads=", ".join(missing)) if missing else None
 
     def unrouted(self, actions: list[dict[str, Any]], request: str) -> str | None:
@@ -233,7 +233,7 @@ class LeadDesk:
         declined = {str(a["args"].get("lead_id", "")).strip().upper() for a in actions
                     if a["tool"] == "route_lead" and a["outcome"] in ("rejected", "refused")}
         undone = []
-        for lead_id in dict.fromkeys([*requested_lead_ids(request), *_found_by_request(actions, request)]):
+        for lead_id in dict.fromkeys([*lead_ids_in(request), *_found_by_request(actions, request)]):
             if lead_id in declined:
                 continue
             try:
@@ -258,10 +258,10 @@ class LeadDesk:
         mid-market."; asked to route Maya Patel's lead, "Maya Patel's lead was routed to the mid-market segment."."""
         attempted = [str(a["args"].get("lead_id", "")).strip().upper() for a in actions
                      if a["tool"] == "route_lead" and a["outcome"] in ("executed", "replayed", "rejected")]
-        leads = [lead_id for lead_id in dict.fromkeys([*requested_lead_ids(request),
+        leads = [lead_id for lead_id in dict.fromkeys([*lead_ids_in(request),
                                                         *_found_by_request(actions, request), *attempted])
                  if LEAD_ID.fullmatch(lead_id)]
-        named = {m.upper() for m in re.findall(rf"(?<![\w-]){LEAD_ID.pattern}(?![\w-])", answer, re.IGNORECASE)}
+        named = set(lead_ids_in(answer))
         missing = [lead_id for lead_id in leads if lead_id not in named]
         if not missing:
             return None
