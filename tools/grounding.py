@@ -25,6 +25,8 @@ from taskwarden.tools.registry import GroundRule, ToolSpec
 _EMAIL_NAME = re.compile(r"(^|_)e?-?mail(_address)?$|email", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|_)(id|ids|number|num|no|code|sku|ref|reference|iban|account)$|[a-z]Id$", re.IGNORECASE)
 _EMAIL_VALUE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL_IN_TEXT = re.compile(r"[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"']+\.[A-Za-z]{2,}")
+"""An e-mail address written in a text (a request), without the punctuation around it."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def named_in_request(value: str, request: str) -> list[str]:
     Only distinctive shapes count (e-mail addresses, and tokens mixing letters and digits); plain
     numbers and words are too common to say which record was meant."""
     if _EMAIL_VALUE.match(value):
-        found = re.findall(r"[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"']+\.[A-Za-z]{2,}", request)
+        found = _EMAIL_IN_TEXT.findall(request)
     else:
         if not (re.search(r"[A-Za-z]", value) and re.search(r"\d", value)):
             return []
@@ -172,7 +174,7 @@ _DOMAIN = re.compile(r"(?<![\w@.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?![\w-
 def request_values(request: str) -> list[str]:
     """What a request gives to search by, in order: e-mail addresses, domains, ids (letters and digits) and names
     (capitalized words; a lone one starting a sentence, like "Route", is a verb more often than a name)."""
-    emails = re.findall(r"[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"']+\.[A-Za-z]{2,}", request)
+    emails = _EMAIL_IN_TEXT.findall(request)
     rest = request
     for email in emails:
         rest = rest.replace(email, " ")
