@@ -453,8 +453,8 @@ def test_the_router_is_told_which_leads_its_answer_leaves_out_with_what_happened
     """Measured: asked for L017 and L012 (already routed), the router answered only about L017."""
     routed = [_route_action(desk, "L017", "mid-market")]
     lacking = desk.unstated("The lead L017 was routed to mid-market.", routed, "Route leads L017 and L012.")
-    assert lacking == ("it does not name L012. Name every lead by its id and say what happened to it, like this: "
-                       "L017 was routed to mid-market (mid-market-queue); L012 was already routed to mid-market "
+    assert lacking == ("it does not say what happened to L012. Name every lead by its id and say what happened to "
+                       "it, with the segment, like this: L017 was routed to mid-market (mid-market-queue); L012 was already routed to mid-market "
                        "(mid-market-queue) before, so it was not routed again.")
     assert desk.unstated("L017 was routed to mid-market; l012 was already routed.", routed,
                          "Route leads L017 and L012.") is None
@@ -465,11 +465,14 @@ def test_a_lead_routed_or_declined_by_this_task_must_be_named_even_when_the_requ
     mid-market segment." without its id."""
     request = "Maya Patel filled in our web form; route her lead."
     routed = [_route_action(desk, "L001", "mid-market")]
-    assert "it does not name L001" in desk.unstated("Maya Patel's lead was routed to mid-market.", routed, request)
+    assert "it does not say what happened to L001" in desk.unstated("Maya Patel's lead was routed to mid-market.", routed, request)
     declined = [_route_action(desk, "L009", "enterprise", outcome="rejected")]
     assert desk.unstated("Not routed.", declined, "Route the lead from Globex.").endswith(
         "L009 was not routed: the human reviewer did not approve.")
     assert "L099 was not found" in desk.unstated("No such lead.", [], "Route lead L099.")
+    enterprise = [_route_action(desk, "L018", "enterprise")]
+    assert "what happened to L018. " in desk.unstated("L018 went to a human for approval.", enterprise, "Route L018.")
+    assert desk.unstated("L018 was routed to the Enterprise team.", enterprise, "Route L018.") is None
     assert desk.unstated("No lead matches zoe@nowhere.example.", [], "Route the lead from zoe@nowhere.example.") is None
 
 
@@ -519,7 +522,7 @@ def test_a_router_that_leaves_a_lead_out_of_its_answer_answers_again(make_graph,
     assert out["status"] == "completed"
     assert out["final_answer"] == "L001 was routed to mid-market (mid-market-queue)."
     reminder = models["worker"].calls[-1].prompt
-    assert "it does not name L001" in reminder and "L001 was routed to mid-market (mid-market-queue)" in reminder
+    assert "it does not say what happened to L001" in reminder and "L001 was routed to mid-market (mid-market-queue)" in reminder
 
 
 def test_an_answer_still_incomplete_revises_the_task_and_without_loop_recovery_nothing_is_checked(leads_db):
@@ -530,7 +533,7 @@ def test_an_answer_still_incomplete_revises_the_task_and_without_loop_recovery_n
     task = {"id": "t2", "role": "router", "result": "Routed.", "actions": [], "status": "done"}
     checked = check_answer(task, Reliability(), "Route lead L002.", router.answer_check)
     assert checked.verdict == "revise" and checked.feedback.startswith(
-        "The answer is incomplete (checked against the system): it does not name L002.")
+        "The answer is incomplete (checked against the system): it does not say what happened to L002.")
     assert checked.notes[0]["mechanism"] == "loop_recovery" and checked.notes[0]["action"] == "incomplete"
     off = Reliability(loop_recovery=False)
     assert check_answer(task, off, "Route lead L002.", router.answer_check).verdict is None

@@ -32,8 +32,8 @@ ROUTE_NOW = "{lead} ({why}): call route_lead for it with segment {segment!r}"
 ROUTE_AGAIN = ("{lead} ({why}): route_lead refused segment {tried}; call route_lead again for it with segment "
                "{segment!r}")
 
-UNSTATED_LEADS = ("it does not name {leads}. Name every lead by its id and say what happened to it, like this: "
-                  "{statuses}.")
+UNSTATED_LEADS = ("it does not say what happened to {leads}. Name every lead by its id and say what happened to it, "
+                  "with the segment, like this: {statuses}.")
 LEAD_STATUS = {
     "routed": "{lead} was routed to {segment} ({owner})",
     "already": "{lead} was already routed to {segment} ({owner}) before, so it was not routed again",

@@ -251,36 +251,42 @@ class LeadDesk:
 
     def unstated(self, answer: str, actions: list[dict[str, Any]], request: str) -> str | None:
         """The router's answer check: the leads the request names (by id, or found by what it says) and the leads
-        this task routed or a human declined, that the answer does not name by id; with what happened to every
-        one of them, read from the database, as sentences to copy. None when the answer names them all.
+        this task routed or a human declined, that the answer does not name by id, or, routed by this task, whose
+        segment it does not name; with what happened to every one of them, read from the database, as sentences to
+        copy. None when the answer says it all.
 
         Measured: asked for L017 and L012 (already routed), the router answered "The lead L017 was routed to
-        mid-market."; asked to route Maya Patel's lead, "Maya Patel's lead was routed to the mid-market segment."."""
+        mid-market."; asked to route Maya Patel's lead, "Maya Patel's lead was routed to the mid-market segment.";
+        after routing L009 to enterprise, "The lead with id L009 was routed to the human for approval."."""
         attempted = [str(a["args"].get("lead_id", "")).strip().upper() for a in actions
                      if a["tool"] == "route_lead" and a["outcome"] in ("executed", "replayed", "rejected")]
         leads = [lead_id for lead_id in dict.fromkeys([*lead_ids_in(request),
                                                         *_found_by_request(actions, request), *attempted])
                  if LEAD_ID.fullmatch(lead_id)]
         named = set(lead_ids_in(answer))
-        missing = [lead_id for lead_id in leads if lead_id not in named]
-        if not missing:
+        statuses = {lead_id: self._status(lead_id, actions) for lead_id in leads}
+        lacking = [lead_id for lead_id, (kind, segment, _) in statuses.items() if lead_id not in named or (
+            kind == "routed" and not re.search(rf"\b{segment.replace('-', '[- ]?')}\b", answer, re.IGNORECASE))]
+        if not lacking:
             return None
-        statuses = "; ".join(self._status(lead_id, actions) for lead_id in leads)
-        return prompts.UNSTATED_LEADS.format(leads=", ".join(missing), statuses=statuses)
+        return prompts.UNSTATED_LEADS.format(leads=", ".join(lacking),
+                                             statuses="; ".join(text for _, _, text in statuses.values()))
 
-    def _status(self, lead_id: str, actions: list[dict[str, Any]]) -> str:
-        """What happened to a lead in this task, as the database and the task's `route_lead` calls tell it."""
+    def _status(self, lead_id: str, actions: list[dict[str, Any]]) -> tuple[str, str, str]:
+        """What happened to a lead in this task, as the database and the task's `route_lead` calls tell it: its
+        kind (a key of `prompts.LEAD_STATUS`), its segment ('' when not routed) and the sentence."""
         try:
             lead = self._lead(lead_id)
         except LookupError:
-            return prompts.LEAD_STATUS["missing"].format(lead=lead_id)
+            return "missing", "", prompts.LEAD_STATUS["missing"].format(lead=lead_id)
         outcomes = {a["outcome"] for a in actions if a["tool"] == "route_lead"
                     and str(a["args"].get("lead_id", "")).strip().upper() == lead_id}
         if lead["segment"] is not None:
             kind = "routed" if outcomes & {"executed", "replayed"} else "already"
         else:
             kind = "declined" if "rejected" in outcomes else "unrouted"
-        return prompts.LEAD_STATUS[kind].format(lead=lead_id, segment=lead["segment"], owner=lead["owner"])
+        text = prompts.LEAD_STATUS[kind].format(lead=lead_id, segment=lead["segment"], owner=lead["owner"])
+        return kind, lead["segment"] or "", text
 
     def _segment_of(self, lead: dict[str, Any]) -> tuple[str, str]:
         """The segment the directory gives a lead, and why."""
