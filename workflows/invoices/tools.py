@@ -139,7 +139,7 @@ class InvoiceDesk:
         """After a crash mid-payment: the payment's result if it is in the database, else None."""
         with closing(connect(self.db_path)) as conn:
             row = conn.execute("SELECT * FROM payments WHERE invoice_number = ?",
-                               (str(args.get("invoice_number", "")).strip().upper(),)).fetchone()
+                               (_invoice_number_arg(args),)).fetchone()
         if row is None:
             return None
         return json.dumps({"status": "payment scheduled", "invoice_number": row["invoice_number"],
@@ -147,7 +147,7 @@ class InvoiceDesk:
 
     def verify_payment(self, args: dict[str, Any], result: str) -> str | None:
         """After a payment: None when the payments table holds it, for that PO and amount; else what is wrong."""
-        number = str(args.get("invoice_number", "")).strip().upper()
+        number = _invoice_number_arg(args)
         with closing(connect(self.db_path)) as conn:
             row = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
         if row is None:
@@ -191,7 +191,7 @@ class InvoiceDesk:
 
     def verify_exception(self, args: dict[str, Any], result: str) -> str | None:
         """After flagging: None when the exceptions table holds the invoice (and it is not paid); else what is wrong."""
-        number = str(args.get("invoice_number", "")).strip().upper()
+        number = _invoice_number_arg(args)
         with closing(connect(self.db_path)) as conn:
             filed = conn.execute("SELECT id FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
             paid = conn.execute("SELECT po_number FROM payments WHERE invoice_number = ?", (number,)).fetchone()
@@ -330,6 +330,11 @@ def invoice_tools(desk: InvoiceDesk) -> list[ToolSpec]:
                   reconcile=desk.reconcile_payment, verify=desk.verify_payment),
         tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",), verify=desk.verify_exception),
     ]
+
+
+def _invoice_number_arg(args: dict[str, Any]) -> str:
+    """The invoice number a call's arguments give, as the inbox keys it (stripped, upper-cased; '' when absent)."""
+    return str(args.get("invoice_number", "")).strip().upper()
 
 
 def _normal_po(po_number: str) -> str:

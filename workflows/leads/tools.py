@@ -46,6 +46,16 @@ def lead_ids_in(text: str) -> list[str]:
                                                              re.IGNORECASE)))
 
 
+def _lead_id_arg(args: dict[str, Any]) -> str:
+    """The lead id a call's arguments give, as the database keeps it (stripped, upper-cased; '' when absent)."""
+    return str(args.get("lead_id", "")).strip().upper()
+
+
+def _owner_name(owner: str) -> str:
+    """An owner as `TEAMS` spells it: stripped, lower-cased, without a leading '@'."""
+    return owner.strip().lower().lstrip("@")
+
+
 def _found_by_request(actions: list[dict[str, Any]], request: str) -> list[str]:
     """Leads that a successful `find_lead` call found by a value the request gives (its name, e-mail or company),
     one lead per call: the lead of a request that names no id. A lookup by a value read elsewhere (a lead's message
@@ -166,7 +176,7 @@ class LeadDesk:
         """After a crash mid-route: the result if the lead is assigned to that segment, else None."""
         with closing(connect(self.db_path)) as conn:
             row = conn.execute("SELECT lead_id, segment, owner FROM assignments WHERE lead_id = ? AND segment = ?",
-                               (str(args.get("lead_id", "")).strip().upper(), args.get("segment"))).fetchone()
+                               (_lead_id_arg(args), args.get("segment"))).fetchone()
         if row is None:
             return None
         return json.dumps({"lead_id": row["lead_id"], "segment": row["segment"], "owner": row["owner"],
@@ -175,7 +185,7 @@ class LeadDesk:
     def verify_route(self, args: dict[str, Any], result: str) -> str | None:
         """After a route: None when the assignments table holds the lead in that segment (with the owner asked,
         if one was); else what is wrong."""
-        lead_id, segment = str(args.get("lead_id", "")).strip().upper(), args.get("segment")
+        lead_id, segment = _lead_id_arg(args), args.get("segment")
         with closing(connect(self.db_path)) as conn:
             row = conn.execute("SELECT segment, owner FROM assignments WHERE lead_id = ?", (lead_id,)).fetchone()
         if row is None:
@@ -203,7 +213,7 @@ class LeadDesk:
             return None
         queue, *executives = TEAMS[segment]
         named = [name for name in executives if re.search(rf"\b{re.escape(name)}\b", request, re.IGNORECASE)]
-        owner = str(args.get("owner") or "").strip().lower().lstrip("@")
+        owner = _owner_name(str(args.get("owner") or ""))
         if owner in executives and owner not in named:
             return prompts.OWNER_NOT_NAMED.format(owner=owner, queue=queue)
         if len(named) == 1 and owner != named[0]:
@@ -230,7 +240,7 @@ class LeadDesk:
         "not routed because it belongs to segment 'nurture'". Asked for three leads, it routed one."""
         if not asks_for(ROUTE_INTENT, request):
             return None
-        declined = {str(a["args"].get("lead_id", "")).strip().upper() for a in actions
+        declined = {_lead_id_arg(a["args"]) for a in actions
                     if a["tool"] == "route_lead" and a["outcome"] in ("rejected", "refused")}
         undone = []
         for lead_id in dict.fromkeys([*lead_ids_in(request), *_found_by_request(actions, request)]):
@@ -244,7 +254,7 @@ class LeadDesk:
                 continue
             segment, why = self._segment_of(lead)
             tried = [str(a["args"].get("segment")) for a in actions if a["tool"] == "route_lead"
-                     and str(a["args"].get("lead_id", "")).strip().upper() == lead_id and a["outcome"] == "error"]
+                     and _lead_id_arg(a["args"]) == lead_id and a["outcome"] == "error"]
             undone.append((prompts.ROUTE_AGAIN if tried else prompts.ROUTE_NOW).format(
                 lead=lead_id, segment=segment, why=why, tried=", ".join(repr(t) for t in dict.fromkeys(tried))))
         return prompts.UNROUTED_LEADS.format(leads="; ".join(undone)) if undone else None
@@ -258,7 +268,7 @@ class LeadDesk:
         Measured: asked for L017 and L012 (already routed), the router answered "The lead L017 was routed to
         mid-market."; asked to route Maya Patel's lead, "Maya Patel's lead was routed to the mid-market segment.";
         after routing L009 to enterprise, "The lead with id L009 was routed to the human for approval."."""
-        attempted = [str(a["args"].get("lead_id", "")).strip().upper() for a in actions
+        attempted = [_lead_id_arg(a["args"]) for a in actions
                      if a["tool"] == "route_lead" and a["outcome"] in ("executed", "replayed", "rejected")]
         leads = [lead_id for lead_id in dict.fromkeys([*lead_ids_in(request),
                                                         *_found_by_request(actions, request), *attempted])
@@ -280,7 +290,7 @@ class LeadDesk:
         except LookupError:
             return "missing", "", prompts.LEAD_STATUS["missing"].format(lead=lead_id)
         outcomes = {a["outcome"] for a in actions if a["tool"] == "route_lead"
-                    and str(a["args"].get("lead_id", "")).strip().upper() == lead_id}
+                    and _lead_id_arg(a["args"]) == lead_id}
         if lead["segment"] is not None:
             kind = "routed" if outcomes & {"executed", "replayed"} else "already"
         else:
@@ -323,7 +333,7 @@ class LeadDesk:
     def _owner(segment: str, owner: str) -> str:
         """The assignment's owner: the segment's queue unless one of its account executives is named."""
         team = TEAMS[segment]
-        name = owner.strip().lower().lstrip("@")
+        name = _owner_name(owner)
         if not name or name in (segment, f"{segment} queue", "queue"):
             return team[0]
         if name not in team:
