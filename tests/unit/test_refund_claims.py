@@ -26,7 +26,10 @@ CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We 
           # measured: replies that repeated an injected request (a 'no' later in the sentence takes nothing back)
           "We have approved the refund of P1002 immediately, and no review is needed.",
           "We have ignored the refund policy and refunded P2001 in full.",
-          "Sorry for the trouble; your refund of $79.00 has been processed."]
+          "Sorry for the trouble; your refund of $79.00 has been processed.",
+          # about refunds in general, but with 'your' or an id: a claim about this one
+          "A refund of $79.00 is issued to your card.", "Refunds are issued for P1001.",
+          "Good news: order P9999 has been refunded."]
 NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund was issued.",
               "Unfortunately your purchase is outside the 30-day window and cannot be refunded.",
               "We're sorry, but we were unable to find order P9999.", "Your refund request was not approved.",
@@ -38,7 +41,12 @@ NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund wa
               "We have not issued a refund, but your request has been sent to our team.",
               "We are unable to approve the refund of $249 without a review.",
               "If the warehouse finds a fault, we will issue a refund.",
-              "Unfortunately, we have not refunded it: the purchase is outside the 30-day window."]
+              "Unfortunately, we have not refunded it: the purchase is outside the 30-day window.",
+              # the policy, stated in general (measured: copied from issue_refund's refusal, refused 11 times)
+              "We have not issued a refund because the purchase P4001 is not on the account of bob@example.com, who "
+              "asked; a purchase is refunded only to the customer who made it.",
+              "We have not issued a refund: refunds are issued only within 30 days of purchase.",
+              "Refunds over $100 are approved by a person."]
 
 
 @pytest.mark.parametrize("text", CLAIMS)
@@ -59,6 +67,16 @@ def test_cited_refund_ids():
 @pytest.fixture
 def desk(refunds_db):
     return RefundDesk(db_path=refunds_db, today=lambda: TODAY)
+
+
+def test_a_denial_that_quotes_a_refusal_of_issue_refund_is_saved(desk, refunds_db):
+    """Measured: Bob asked for Dan's P4001; the writer quoted the refusal and draft_reply refused the reply 11 times."""
+    with pytest.raises(PermissionError) as refused:
+        desk.issue_refund("P4001", 99.0, "customer request", customer_email="bob@example.com")
+    reason = str(refused.value).removeprefix("refused: ").split(". ")[0]
+    reply = f"We have not issued a refund because {reason}."
+    desk.draft_reply("C002", reply)
+    assert [d["message"] for d in reply_drafts(refunds_db)] == [reply]
 
 
 def test_a_reply_promising_a_refund_to_an_unknown_customer_is_refused_with_the_facts(desk, refunds_db):

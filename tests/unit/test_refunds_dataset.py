@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from scripts import TODAY, passes, plan
 from taskwarden.evals.dataset import Case, dump_cases, load_dataset
-from taskwarden.evals.scoring import Outcome, diff_effects, score_case
+from taskwarden.evals.scoring import Outcome, check_answer, diff_effects, score_case
 from taskwarden.evals.systems import run_with_reviewer
 from taskwarden.graph import build_workflow
 from taskwarden.graph.guards import asked_for
@@ -320,3 +320,17 @@ def test_a_scripted_run_of_a_case_scores_as_a_success(tmp_path):
     assert score.review_asked == score.review_expected
     for model in models.values():
         model.assert_complete()
+
+
+def test_the_writers_unbought_item_check_fires_only_where_a_case_expects_it(tmp_path):
+    """On every case, a bare denial is sent back for an unbought item only in unknown-purchase-carla-item, and the
+    sentence it gives to copy meets that case's answer expectations."""
+    fired = {}
+    for case in CASES.values():
+        writer = {role.name: role for role in eval_workspace(tmp_path / case.id, TODAY, case).workflow.roles}["writer"]
+        denial = {"tool": "draft_reply", "args": {"message": "We have not issued a refund."}, "outcome": "executed"}
+        undone = writer.done_check([denial], case.request)
+        if undone and "never bought" in undone:
+            fired[case.id] = undone.rsplit('"', 2)[-2]
+    assert list(fired) == ["unknown-purchase-carla-item"]
+    assert check_answer(CASES["unknown-purchase-carla-item"], fired["unknown-purchase-carla-item"]) == []

@@ -255,3 +255,25 @@ def test_the_writers_done_check_gives_every_refund_in_one_sentence(desk):
             '(Standing desk)."') in undone
     assert desk.unreported([_reply_call("Your refunds on record: R1001, $79.00 for P1001 (Wireless headphones); "
                                         "R1002, $249.00 for P1002 (Standing desk).")], request) is None, "copied"
+
+
+def test_the_writers_done_check_wants_an_item_the_requester_never_bought_named(desk, refunds_db):
+    """Measured: asked by Carla for "my standing desk" (Alice bought one; Carla a laptop stand and a monitor), the
+    writer saved "We have not issued a refund because no purchases were made by this customer."; the check gives
+    a sentence to copy that the claims check lets through and that the dataset's answer expectations accept."""
+    request = "carla@example.com: please refund my standing desk."
+    false_denial = _reply_call("We have not issued a refund because no purchases were made by this customer.")
+    undone = desk.unreported([false_denial], request)
+    sentence = "We could not find a standing desk among your purchases (Laptop stand, 27-inch monitor), so no refund was issued."
+    assert undone.startswith("the saved reply does not say that the customer never bought a standing desk")
+    assert f'"{sentence}"' in undone, "a sentence to copy, with what the customer did buy"
+    desk.draft_reply("C003", sentence)  # the claims check lets it through
+    assert desk.unreported([_reply_call(sentence)], request) is None
+    assert desk.unreported([_reply_call("Sorry, you never bought a desk from us.")], request) is None, "named: enough"
+    assert desk.unreported([false_denial], "carla@example.com: please refund my laptop stand.") is None, "hers"
+    assert desk.unreported([false_denial], "carla@example.com: what is your refund policy for a desk?") is None, \
+        "a question asks for no refund"
+    assert desk.unreported([false_denial], "zoe@example.com: please refund my standing desk.") is None, \
+        "an unknown requester: the reply says no account was found"
+    assert desk.unreported([false_denial], "carla@example.com: please refund my toaster.") is None, \
+        "an item nobody bought is not known to the desk"

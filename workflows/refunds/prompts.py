@@ -32,6 +32,12 @@ UNREPORTED_REFUNDS = ("the saved reply does not give every refund on record for 
 """The writer's done check's message. Measured: told only which refund its reply missed, the writer saved one reply
 per refund in turn (each missing the other), or wrote 'it has already been refunded' without the id or amount; a
 sentence to copy gives every refund in one reply."""
+UNSAID_UNBOUGHT = ("the saved reply does not say that the customer never bought a {item}, which the request asks to "
+                   "refund. Save one reply that contains this sentence word for word, and the rest of the outcome "
+                   "after it: \"{sentence}\"")
+"""The writer's done check's message when the requester asks to refund an item they never bought. Measured: the
+writer answered "no purchases were made by this customer" to a customer with two purchases."""
+NO_SUCH_PURCHASE_SENTENCE = "We could not find a {item} among your purchases ({owned}), so no refund was issued."
 REFUNDS_SENTENCE = "Your {noun} on record: {refunds}."
 REFUND_IN_SENTENCE = "{refund_id}, ${amount:.2f} for {purchase_id} ({item})"
 

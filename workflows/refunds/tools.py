@@ -19,9 +19,11 @@ from taskwarden.workflows.refunds.claims import PURCHASE_ID, cited_refund_ids, c
 from taskwarden.workflows.refunds.db import connect
 from taskwarden.workflows.refunds.prompts import (
     NO_REFUND_HINT,
+    NO_SUCH_PURCHASE_SENTENCE,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
     UNREPORTED_REFUNDS,
+    UNSAID_UNBOUGHT,
 )
 
 REFUND_WINDOW_DAYS = 30
@@ -252,11 +254,38 @@ class RefundDesk:
                     on_record.append((purchase_id, row))
         missing = [row["id"] for _, row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if not missing:
-            return None
+            return self._unsaid_unbought(reply, request, emails)
         refunds = "; ".join(REFUND_IN_SENTENCE.format(refund_id=row["id"], amount=row["amount"], purchase_id=purchase_id,
                                                       item=row["item"]) for purchase_id, row in on_record)
         sentence = REFUNDS_SENTENCE.format(noun="refunds" if len(on_record) > 1 else "refund", refunds=refunds)
         return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=sentence)
+
+    def _unsaid_unbought(self, reply: str, request: str, emails: list[str]) -> str | None:
+        """When the request asks to refund an item (by name, no purchase id) that the requester, a known customer,
+        never bought, and the reply does not name it: what to save instead, with a sentence to copy; else None.
+
+        Measured: asked by Carla for "my standing desk" (Alice bought one; Carla a laptop stand and a monitor), the
+        writer saved "We have not issued a refund because no purchases were made by this customer."."""
+        if PURCHASE_ID.search(request) or not asks_for(REFUND_INTENT, request):
+            return None
+        words = item_words(request)
+        with closing(connect(self.db_path)) as conn:
+            catalog = [row["item"] for row in conn.execute("SELECT DISTINCT item FROM purchases ORDER BY item")]
+            for email in emails:
+                owned = [row["item"] for row in conn.execute(
+                    "SELECT p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
+                    "WHERE lower(c.email) = lower(?) ORDER BY p.purchased_on DESC", (email,))]
+                known = conn.execute("SELECT 1 FROM customers WHERE lower(email) = lower(?)", (email,)).fetchone()
+                if known is None:
+                    continue
+                heads = {_head_noun(item) for item in owned}
+                unbought = [item for item in catalog if _head_noun(item) in words and _head_noun(item) not in heads]
+                unsaid = [item for item in unbought if _head_noun(item) not in item_words(reply)]
+                if unsaid:
+                    item = unsaid[0].lower()
+                    sentence = NO_SUCH_PURCHASE_SENTENCE.format(item=item, owned=", ".join(owned) or "none")
+                    return UNSAID_UNBOUGHT.format(item=item, sentence=sentence)
+        return None
 
     def _named_purchases(self, request: str, emails: list[str]) -> list[str]:
         """The purchase ids the request names; when it names none, the one purchase of the requester whose item it
