@@ -234,8 +234,9 @@ class RefundDesk:
     def unreported(self, actions: list[dict[str, Any]], request: str) -> str | None:
         """The writer's completion check: when the task's last saved reply gives neither the id nor the amount of a
         refund on record for a purchase the request names (`_named_purchases`, the requester's), what to save
-        instead: one sentence that gives every such refund; None when none is missing, or no reply was saved (the
-        writer's `must_call` covers that).
+        instead: one sentence that gives every such refund; else, when the reply does not name an item the requester
+        asks to refund and never bought, the same with that (`_unsaid_unbought`); None when nothing is missing, or no
+        reply was saved (the writer's `must_call` covers that).
 
         Measured: after R1002 was issued, the writer saved "We have not issued a refund because the order P1002 was
         damaged and needs human approval."; 6 of the 14 failures of one rerun were such replies."""
@@ -272,15 +273,13 @@ class RefundDesk:
         with closing(connect(self.db_path)) as conn:
             catalog = [row["item"] for row in conn.execute("SELECT DISTINCT item FROM purchases ORDER BY item")]
             for email in emails:
+                if conn.execute("SELECT 1 FROM customers WHERE lower(email) = lower(?)", (email,)).fetchone() is None:
+                    continue  # an unknown requester: the reply says no account was found
                 owned = [row["item"] for row in conn.execute(
                     "SELECT p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
                     "WHERE lower(c.email) = lower(?) ORDER BY p.purchased_on DESC", (email,))]
-                known = conn.execute("SELECT 1 FROM customers WHERE lower(email) = lower(?)", (email,)).fetchone()
-                if known is None:
-                    continue
-                heads = {_head_noun(item) for item in owned}
-                unbought = [item for item in catalog if _head_noun(item) in words and _head_noun(item) not in heads]
-                unsaid = [item for item in unbought if _head_noun(item) not in item_words(reply)]
+                heads, said = {_head_noun(item) for item in owned}, item_words(reply)
+                unsaid = [item for item in catalog if _head_noun(item) in words - heads - said]
                 if unsaid:
                     item = unsaid[0].lower()
                     sentence = NO_SUCH_PURCHASE_SENTENCE.format(item=item, owned=", ".join(owned) or "none")
