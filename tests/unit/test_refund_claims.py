@@ -29,6 +29,7 @@ CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We 
           "Sorry for the trouble; your refund of $79.00 has been processed.",
           # about refunds in general, but with 'your' or an id: a claim about this one
           "A refund of $79.00 is issued to your card.", "Refunds are issued for P1001.", "A refund of $79.00 is issued.",
+          "A refund is being processed.",
           "Good news: order P9999 has been refunded."]
 NOT_CLAIMS = ["We could not find an account for zoe@example.com, so no refund was issued.",
               "Unfortunately your purchase is outside the 30-day window and cannot be refunded.",

@@ -39,7 +39,8 @@ _CONDITION = re.compile(r"\b(if|unless|once|when)\b", re.IGNORECASE)
 """A condition earlier in the clause makes a promise conditional ('If the warehouse finds a fault, we will ...')."""
 _GENERAL_SUBJECT = re.compile(r"\W*(?:(?:a|an|any|every|each)\s+(?:purchase|order|refund|item)|refunds|purchases|orders|"
                               r"items)\b", re.IGNORECASE)
-_PRESENT = re.compile(r"(is|are)\s", re.IGNORECASE)
+_PRESENT = re.compile(r"(is|are)\s+(?!being\b)", re.IGNORECASE)
+"""Present simple, the tense of a rule; 'is being processed' is about this refund, now."""
 _PARTICULAR = re.compile(rf"\byou(r|rs)?\b|{REFUND_ID.pattern}|{PURCHASE_ID.pattern}|\bof \$?\d", re.IGNORECASE)
 """A clause about refunds in general states the policy, it claims nothing: a general subject (a purchase, refunds)
 and a present-tense affirmation, with no 'you', 'your', id or amount ('of $79') in the clause. Measured: the writer copied `issue_refund`'s
