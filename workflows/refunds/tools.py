@@ -275,9 +275,7 @@ class RefundDesk:
             for email in emails:
                 if conn.execute("SELECT 1 FROM customers WHERE lower(email) = lower(?)", (email,)).fetchone() is None:
                     continue  # an unknown requester: the reply says no account was found
-                owned = [row["item"] for row in conn.execute(
-                    "SELECT p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
-                    "WHERE lower(c.email) = lower(?) ORDER BY p.purchased_on DESC", (email,))]
+                owned = [row["item"] for row in _purchases_of(conn, email)]
                 heads, said = {_head_noun(item) for item in owned}, item_words(reply)
                 unsaid = [item for item in catalog if _head_noun(item) in words - heads - said]
                 if unsaid:
@@ -295,9 +293,7 @@ class RefundDesk:
             return named
         words = item_words(request)
         with closing(connect(self.db_path)) as conn:
-            owned = [row for email in emails for row in conn.execute(
-                "SELECT p.id, p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
-                "WHERE lower(c.email) = lower(?) ORDER BY p.purchased_on DESC", (email,))]
+            owned = [row for email in emails for row in _purchases_of(conn, email)]
         items = [row["id"] for row in owned if _head_noun(row["item"]) in words]
         if len(items) == 1:
             return items
@@ -375,6 +371,12 @@ def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
         tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",), verify=desk.verify_draft,
                   grounding={"customer_id": "seen"}),
     ]
+
+
+def _purchases_of(conn: Any, email: str) -> list[Any]:
+    """The purchases (id, item) of the customer with this e-mail address, newest first."""
+    return conn.execute("SELECT p.id, p.item FROM purchases p JOIN customers c ON c.id = p.customer_id "
+                        "WHERE lower(c.email) = lower(?) ORDER BY p.purchased_on DESC", (email,)).fetchall()
 
 
 def _head_noun(item: str) -> str:
