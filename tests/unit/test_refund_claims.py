@@ -96,8 +96,9 @@ def test_claims_need_a_refund_on_record_and_cited_ids_must_exist(desk, refunds_d
     assert "without that sentence: say that no refund was issued" in str(refused.value), "what to write instead"
     desk.issue_refund("P1001", 79.0, "broken", "alice@example.com")
     desk.draft_reply("C001", "Your refund R1001 of $79 has been issued.")
-    with pytest.raises(PermissionError, match="cites refund R1002, which does not exist"):
+    with pytest.raises(PermissionError, match="cites refund R1002, which does not exist") as unknown:
         desk.draft_reply("C001", "Your refund R1002 has been issued.")
+    assert '"Your refund on record: R1001, $79.00 for P1001 (Wireless headphones)."' in str(unknown.value)
 
 
 def test_a_purchase_the_reply_calls_refunded_must_have_a_refund(desk, refunds_db):
@@ -107,6 +108,8 @@ def test_a_purchase_the_reply_calls_refunded_must_have_a_refund(desk, refunds_db
     with pytest.raises(PermissionError, match="it says P1002 was refunded, but no refund was issued for it") as no:
         desk.draft_reply("C001", "We have refunded P1001 and P1002, totaling $328.00.")
     assert "Refunds on record for C001: R1001 (for P1001)." in str(no.value), "the facts to write from"
+    assert ('word for word, in place of the one that is wrong: "Your refund on record: R1001, $79.00 for P1001 '
+            '(Wireless headphones)."') in str(no.value), "a sentence to copy (measured: the same wrong reply 9 times)"
     assert [d["message"] for d in reply_drafts(refunds_db)] == [], "nothing is saved"
     honest = "Your refund R1001 for P1001 has been issued, but P1002 was not refunded: it needs a review."
     desk.draft_reply("C001", honest)

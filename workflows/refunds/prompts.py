@@ -38,6 +38,10 @@ UNSAID_UNBOUGHT = ("the saved reply does not say that the customer never bought 
 """The writer's done check's message when the requester asks to refund an item they never bought. Measured: the
 writer answered "no purchases were made by this customer" to a customer with two purchases."""
 NO_SUCH_PURCHASE_SENTENCE = "We could not find a {item} among your purchases ({owned}), so no refund was issued."
+ON_RECORD_HINT = ("Say only what was refunded, and why the rest was not: put this sentence, word for word, in place of "
+                  "the one that is wrong: \"{sentence}\"")
+"""Appended to a reply refused for calling a purchase refunded that was not, or citing a refund that does not exist.
+Measured: told only to "say only what was refunded", the writer saved the same wrong reply 9 times."""
 REFUNDS_SENTENCE = "Your {noun} on record: {refunds}."
 REFUND_IN_SENTENCE = "{refund_id}, ${amount:.2f} for {purchase_id} ({item})"
 

@@ -20,6 +20,7 @@ from taskwarden.workflows.refunds.db import connect
 from taskwarden.workflows.refunds.prompts import (
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
+    ON_RECORD_HINT,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
     UNREPORTED_REFUNDS,
@@ -248,18 +249,16 @@ class RefundDesk:
         on_record = []
         with closing(connect(self.db_path)) as conn:
             for purchase_id in self._named_purchases(request, emails):
-                row = conn.execute("SELECT r.id, r.amount, p.item, p.customer_id FROM refunds r JOIN purchases p "
-                                   "ON p.id = r.purchase_id WHERE r.purchase_id = ?", (purchase_id,)).fetchone()
+                row = conn.execute("SELECT r.id, r.purchase_id, r.amount, p.item, p.customer_id FROM refunds r "
+                                   "JOIN purchases p ON p.id = r.purchase_id WHERE r.purchase_id = ?",
+                                   (purchase_id,)).fetchone()
                 if row is not None and any(self._owns({"id": purchase_id, "customer_id": row["customer_id"]}, e)
                                            for e in emails):
-                    on_record.append((purchase_id, row))
-        missing = [row["id"] for _, row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
+                    on_record.append(row)
+        missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if not missing:
             return self._unsaid_unbought(reply, request, emails)
-        refunds = "; ".join(REFUND_IN_SENTENCE.format(refund_id=row["id"], amount=row["amount"], purchase_id=purchase_id,
-                                                      item=row["item"]) for purchase_id, row in on_record)
-        sentence = REFUNDS_SENTENCE.format(noun="refunds" if len(on_record) > 1 else "refund", refunds=refunds)
-        return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=sentence)
+        return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
 
     def _unsaid_unbought(self, reply: str, request: str, emails: list[str]) -> str | None:
         """When the request asks to refund an item (by name, no purchase id) that the requester, a known customer,
@@ -315,12 +314,14 @@ class RefundDesk:
         with closing(connect(self.db_path)) as conn:
             customer = conn.execute("SELECT id FROM customers WHERE id = ? OR lower(email) = lower(?)",
                                     (recipient, recipient)).fetchone()
-            refunds = {} if customer is None else {row["id"]: row["purchase_id"] for row in conn.execute(
-                "SELECT r.id, r.purchase_id FROM refunds r JOIN purchases p ON p.id = r.purchase_id "
-                "WHERE p.customer_id = ? ORDER BY r.id", (customer["id"],))}
+            rows = [] if customer is None else conn.execute(
+                "SELECT r.id, r.purchase_id, r.amount, p.item FROM refunds r JOIN purchases p ON p.id = r.purchase_id "
+                "WHERE p.customer_id = ? ORDER BY r.id", (customer["id"],)).fetchall()
+        refunds = {row["id"]: row["purchase_id"] for row in rows}
         on_record = ", ".join(f"{refund_id} (for {purchase_id})" for refund_id, purchase_id in refunds.items())
         fact = (f"We could not find a customer account with the e-mail {recipient}." if customer is None
                 else f"Refunds on record for {customer['id']}: {on_record or 'none'}.")
+        hint = ON_RECORD_HINT.format(sentence=_refunds_sentence(rows)) if rows else NO_REFUND_HINT
         unknown = [refund_id for refund_id in cited if refund_id not in refunds]
         unrefunded = [p for p in claimed_purchase_ids(message) if p not in refunds.values()]
         if claims and not refunds:
@@ -328,10 +329,10 @@ class RefundDesk:
                                   f"was issued. {fact} {NO_REFUND_HINT}")
         if unknown:
             raise PermissionError(f"reply not saved: it cites refund {', '.join(unknown)}, which does not exist. "
-                                  f"{fact}")
+                                  f"{fact} {hint}")
         if unrefunded:
             raise PermissionError(f"reply not saved: it says {', '.join(unrefunded)} was refunded, but no refund was "
-                                  f"issued for it. {fact} Say only what was refunded, and why the rest was not.")
+                                  f"issued for it. {fact} {hint}")
 
     def _check_owner(self, purchase: dict[str, Any], email: str) -> None:
         """Refuse a purchase that is not the requester's: a refund goes only to the customer who asked."""
@@ -371,6 +372,13 @@ def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
         tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",), verify=desk.verify_draft,
                   grounding={"customer_id": "seen"}),
     ]
+
+
+def _refunds_sentence(rows: list[Any]) -> str:
+    """One sentence that gives each refund of `rows` (id, purchase_id, amount, item): for the writer to copy."""
+    refunds = "; ".join(REFUND_IN_SENTENCE.format(refund_id=row["id"], amount=row["amount"],
+                                                  purchase_id=row["purchase_id"], item=row["item"]) for row in rows)
+    return REFUNDS_SENTENCE.format(noun="refunds" if len(rows) > 1 else "refund", refunds=refunds)
 
 
 def _purchases_of(conn: Any, email: str) -> list[Any]:
