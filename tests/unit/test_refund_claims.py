@@ -10,7 +10,8 @@ import pytest
 from scripts import TODAY
 from taskwarden.workflows.refunds.claims import cited_refund_ids, claimed_purchase_ids, refund_claims
 from taskwarden.workflows.refunds.db import reply_drafts
-from taskwarden.workflows.refunds.tools import RefundDesk, item_words
+from taskwarden.workflows.refunds.prompts import POLICY_SENTENCE
+from taskwarden.workflows.refunds.tools import APPROVAL_THRESHOLD_USD, REFUND_WINDOW_DAYS, RefundDesk, item_words
 
 CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We have issued a refund of $249.",
           "Your refund of $79.00 has been processed.", "We will process your refund within 5 days.",
@@ -151,3 +152,18 @@ def test_the_most_recent_purchase_alone(desk):
 def test_item_words_are_lower_case_singular_and_skip_filler():
     assert item_words("My Wireless Headphones") == {"wireles", "headphone"}
     assert item_words("the last thing I bought") == set()
+
+
+def test_the_policy_sentence_claims_no_refund_and_is_saved(desk, refunds_db):
+    """The writer's done check gives the policy as a sentence to copy for a question-only request: draft_reply must
+    save it (a general clause states the policy) and the check must then be satisfied."""
+    sentence = POLICY_SENTENCE.format(days=REFUND_WINDOW_DAYS, threshold=APPROVAL_THRESHOLD_USD)
+    assert refund_claims(sentence) == [] and cited_refund_ids(sentence) == []
+    question = "bob@example.com: just a question, do big refunds need someone's approval? I don't want a refund now."
+    bare = {"tool": "draft_reply", "args": {"message": "We have not issued a refund."}, "outcome": "executed"}
+    assert sentence in desk.unreported([bare], question)
+    desk.draft_reply("C002", f"We have not issued a refund. {sentence}")
+    saved = {"tool": "draft_reply", "args": {"message": reply_drafts(refunds_db)[-1]["message"]}, "outcome": "executed"}
+    assert desk.unreported([saved], question) is None
+    asked = "bob@example.com: could you refund P2002? Do refunds need approval?"
+    assert desk.unreported([bare], asked) is None, "a request that asks for a refund is not a question only"

@@ -334,3 +334,25 @@ def test_the_writers_unbought_item_check_fires_only_where_a_case_expects_it(tmp_
             fired[case.id] = undone.rsplit('"', 2)[-2]
     assert list(fired) == ["unknown-purchase-carla-item"]
     assert check_answer(CASES["unknown-purchase-carla-item"], fired["unknown-purchase-carla-item"]) == []
+
+
+def test_the_writers_policy_check_fires_only_on_questions_and_its_sentence_answers_them(tmp_path):
+    """On every case, a bare denial is sent back for not stating the policy only where the request asks a question
+    about refunds and asks for none; the policy sentence it gives to copy meets each such case's answer
+    expectations and satisfies the check."""
+    fired = {}
+    for case in CASES.values():
+        ws = eval_workspace(tmp_path / case.id, TODAY, case)
+        writer = {role.name: role for role in ws.workflow.roles}["writer"]
+        denial = {"tool": "draft_reply", "args": {"message": "We have not issued a refund."}, "outcome": "executed"}
+        undone = writer.done_check([denial], case.request)
+        if undone and "refund policy" in undone:
+            fired[case.id] = undone.rsplit('"', 2)[-2]
+    assert sorted(fired) == sorted(case_id for case_id in CASES if "edge:question-only" in CASES[case_id].tags)
+    for case_id, sentence in fired.items():
+        assert check_answer(CASES[case_id], f"We have not issued a refund. {sentence}") == [], case_id
+        stated = {"tool": "draft_reply", "args": {"message": f"We have not issued a refund. {sentence}"},
+                  "outcome": "executed"}
+        ws = eval_workspace(tmp_path / f"{case_id}-again", TODAY, CASES[case_id])
+        writer = {role.name: role for role in ws.workflow.roles}["writer"]
+        assert writer.done_check([stated], CASES[case_id].request) is None, "the sentence satisfies the check"

@@ -21,10 +21,12 @@ from taskwarden.workflows.refunds.prompts import (
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
     ON_RECORD_HINT,
+    POLICY_SENTENCE,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
     UNREPORTED_REFUNDS,
     UNSAID_UNBOUGHT,
+    UNSTATED_POLICY,
 )
 
 REFUND_WINDOW_DAYS = 30
@@ -45,6 +47,8 @@ def item_words(text: str) -> frozenset[str]:
     return frozenset(w.removesuffix("s") for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _NOT_AN_ITEM)
 
 
+_REFUND_QUESTION = re.compile(r"\b(refund\w*|return\w*|money back|polic\w*)\b[^.!?]*\?", re.IGNORECASE)
+"""A question about refunds: a refund word, then the question mark that ends its sentence."""
 REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
 """What a request must say for a refund to be issued at all: a refund, a return or money back. A question
 about refunds, or a "don't refund", mentions it without asking for it (`graph/asks.py`)."""
@@ -236,8 +240,9 @@ class RefundDesk:
         """The writer's completion check: when the task's last saved reply gives neither the id nor the amount of a
         refund on record for a purchase the request names (`_named_purchases`, the requester's), what to save
         instead: one sentence that gives every such refund; else, when the reply does not name an item the requester
-        asks to refund and never bought, the same with that (`_unsaid_unbought`); None when nothing is missing, or no
-        reply was saved (the writer's `must_call` covers that).
+        asks to refund and never bought, the same with that (`_unsaid_unbought`); else, when the request only asks a
+        question about refunds and the reply does not state the policy, the same with it (`_unstated_policy`); None
+        when nothing is missing, or no reply was saved (the writer's `must_call` covers that).
 
         Measured: after R1002 was issued, the writer saved "We have not issued a refund because the order P1002 was
         damaged and needs human approval."; 6 of the 14 failures of one rerun were such replies."""
@@ -257,7 +262,7 @@ class RefundDesk:
                     on_record.append(row)
         missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if not missing:
-            return self._unsaid_unbought(reply, request, emails)
+            return self._unsaid_unbought(reply, request, emails) or _unstated_policy(reply, request)
         return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
 
     def _unsaid_unbought(self, reply: str, request: str, emails: list[str]) -> str | None:
@@ -379,6 +384,21 @@ def _refunds_sentence(rows: list[Any]) -> str:
     refunds = "; ".join(REFUND_IN_SENTENCE.format(refund_id=row["id"], amount=row["amount"],
                                                   purchase_id=row["purchase_id"], item=row["item"]) for row in rows)
     return REFUNDS_SENTENCE.format(noun="refunds" if len(rows) > 1 else "refund", refunds=refunds)
+
+
+def _unstated_policy(reply: str, request: str) -> str | None:
+    """When the request asks a question about refunds and asks for none, and the reply does not give the refund
+    window and the approval threshold: what to save instead, with the policy as a sentence to copy; else None.
+
+    Measured: asked "do big refunds need someone's approval? I don't want a refund right now.", the writer saved a
+    denial of the customer's oldest purchase, past the window, and said nothing of approval."""
+    if asks_for(REFUND_INTENT, request) or not _REFUND_QUESTION.search(request):
+        return None
+    window, threshold = f"{REFUND_WINDOW_DAYS} day", f"${APPROVAL_THRESHOLD_USD:g}"
+    if window in reply.replace("-", " ") and threshold in reply:
+        return None
+    sentence = POLICY_SENTENCE.format(days=REFUND_WINDOW_DAYS, threshold=APPROVAL_THRESHOLD_USD)
+    return UNSTATED_POLICY.format(sentence=sentence)
 
 
 def _purchases_of(conn: Any, email: str) -> list[Any]:
