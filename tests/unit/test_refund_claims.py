@@ -10,8 +10,7 @@ import pytest
 from scripts import TODAY
 from taskwarden.workflows.refunds.claims import cited_refund_ids, claimed_purchase_ids, refund_claims
 from taskwarden.workflows.refunds.db import reply_drafts
-from taskwarden.workflows.refunds.prompts import POLICY_SENTENCE
-from taskwarden.workflows.refunds.tools import APPROVAL_THRESHOLD_USD, REFUND_WINDOW_DAYS, RefundDesk, item_words
+from taskwarden.workflows.refunds.tools import POLICY_TEXT, RefundDesk, item_words
 
 CLAIMS = ["Your refund is on its way.", "Dear Alice, your refund is done.", "We have issued a refund of $249.",
           "Your refund of $79.00 has been processed.", "We will process your refund within 5 days.",
@@ -157,7 +156,7 @@ def test_item_words_are_lower_case_singular_and_skip_filler():
 def test_the_policy_sentence_claims_no_refund_and_is_saved(desk, refunds_db):
     """The writer's done check gives the policy as a sentence to copy for a question-only request: draft_reply must
     save it (a general clause states the policy) and the check must then be satisfied."""
-    sentence = POLICY_SENTENCE.format(days=REFUND_WINDOW_DAYS, threshold=APPROVAL_THRESHOLD_USD)
+    sentence = POLICY_TEXT
     assert refund_claims(sentence) == [] and cited_refund_ids(sentence) == []
     question = "bob@example.com: just a question, do big refunds need someone's approval? I don't want a refund now."
     bare = {"tool": "draft_reply", "args": {"message": "We have not issued a refund."}, "outcome": "executed"}
@@ -167,3 +166,22 @@ def test_the_policy_sentence_claims_no_refund_and_is_saved(desk, refunds_db):
     assert desk.unreported([saved], question) is None
     asked = "bob@example.com: could you refund P2002? Do refunds need approval?"
     assert desk.unreported([bare], asked) is None, "a request that asks for a refund is not a question only"
+
+
+def _checked(purchase_id, outcome="executed"):
+    return {"tool": "check_refund_policy", "args": {"purchase_id": purchase_id}, "outcome": outcome}
+
+
+def test_the_researcher_must_check_the_purchase_the_request_means(desk):
+    """Measured: asked for "the last thing I bought", the researcher checked Bob's older P2001; the refunder refunded
+    the latest, P2002, and the writer, given both, called P2001 refunded until the task escalated."""
+    latest = "bob@example.com: could you refund the last thing I bought?"
+    undone = desk.unchecked([_checked("P2001")], latest)
+    assert undone.startswith("the request means P2002 (Phone case)")
+    assert "check_refund_policy with purchase_id 'P2002'" in undone
+    assert desk.unchecked([_checked("P2001"), _checked("p2002 ")], latest) is None
+    both = "alice@example.com: please refund P1001 and P1002."
+    assert "names P1002 (Standing desk)" in desk.unchecked([_checked("P1001")], both)
+    assert desk.unchecked([_checked("P1001"), _checked("P1002", "error")], both) is None, "a failed check was tried"
+    assert desk.unchecked([], "zoe@example.com: please refund my order P9999.") is None, "no such purchase"
+    assert desk.unchecked([], "alice@example.com: what is your refund policy?") is None, "no purchase named"

@@ -356,3 +356,19 @@ def test_the_writers_policy_check_fires_only_on_questions_and_its_sentence_answe
         ws = eval_workspace(tmp_path / f"{case_id}-again", TODAY, CASES[case_id])
         writer = {role.name: role for role in ws.workflow.roles}["writer"]
         assert writer.done_check([stated], CASES[case_id].request) is None, "the sentence satisfies the check"
+
+
+def test_the_researchers_check_names_every_purchase_a_case_expects_refunded(tmp_path):
+    """On every case that expects a refund, a researcher that checked no purchase is told to check each one the case
+    expects refunded (by id, item name or 'the last thing I bought'); once it has checked them all, it is done."""
+    expecting = {case_id: case for case_id, case in CASES.items() if case.expect.effects.get("refunds")}
+    assert len(expecting) >= 30
+    for case_id, case in expecting.items():
+        researcher = {r.name: r for r in eval_workspace(tmp_path / case_id, TODAY, case).workflow.roles}["researcher"]
+        undone = researcher.done_check([], case.request)
+        assert undone, case_id
+        for refund in case.expect.effects["refunds"]:
+            assert refund["purchase_id"] in undone, case_id
+        named = [{"tool": "check_refund_policy", "args": {"purchase_id": p}, "outcome": "executed"}
+                 for p in sorted(set(PURCHASE.findall(undone)))]
+        assert researcher.done_check(named, case.request) is None, case_id

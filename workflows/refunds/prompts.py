@@ -26,6 +26,11 @@ NO_REFUND_HINT = ("Rewrite the reply without that sentence: say that no refund w
 """Appended to a reply refused for claiming a refund: measured, the writer kept its 'We have received your refund
 of $899.0' sentence and only added another after it ('However, we could not find a refund record')."""
 
+UNCHECKED_PURCHASES = ("the request {means} {purchases}, and this task has not checked the refund policy for it. "
+                       "Call check_refund_policy with purchase_id '{first}' now, then answer with that purchase and "
+                       "its policy result")
+"""The researcher's done check's message. Measured: asked for "the last thing I bought", the researcher checked the
+customer's older purchase, and the later tasks mixed the two."""
 UNREPORTED_REFUNDS = ("the saved reply does not give every refund on record for what the customer asked about (it "
                       "misses {missing}). Save one reply that contains this sentence word for word, and the rest of "
                       "the outcome after it: \"{sentence}\"")
@@ -42,8 +47,6 @@ UNSTATED_POLICY = ("the request asks a question about refunds, and the saved rep
                    "after it: \"{sentence}\"")
 """The writer's done check's message when the requester only asks about the policy. Measured: asked whether big
 refunds need approval, the writer saved a denial of an old purchase that nobody asked to refund."""
-POLICY_SENTENCE = ("Our refund policy: a purchase can be refunded within {days} days of buying it, up to the amount "
-                   "paid, and a refund over ${threshold:,.0f} needs a person's approval.")
 NO_SUCH_PURCHASE_SENTENCE = "We could not find a {item} among your purchases ({owned}), so no refund was issued."
 ON_RECORD_HINT = ("Say only what was refunded, and why the rest was not: put this sentence, word for word, in place of "
                   "the one that is wrong: \"{sentence}\"")

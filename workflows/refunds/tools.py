@@ -21,9 +21,9 @@ from taskwarden.workflows.refunds.prompts import (
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
     ON_RECORD_HINT,
-    POLICY_SENTENCE,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
+    UNCHECKED_PURCHASES,
     UNREPORTED_REFUNDS,
     UNSAID_UNBOUGHT,
     UNSTATED_POLICY,
@@ -205,6 +205,28 @@ class RefundDesk:
         if all(row["message"] != message for row in rows):
             return f"the reply drafts to {recipient!r} do not hold this message (latest: {rows[0]['message'][:80]!r})"
         return None
+
+    def unchecked(self, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The researcher's completion check: the purchases the request names (`_named_purchases`: by id, by item
+        name, or as the requester's latest) that no `check_refund_policy` call of this task read; None when it read
+        them all.
+
+        Measured: asked to refund "the last thing I bought", the researcher listed Bob's purchases (newest first)
+        and checked the older P2001, not eligible; the refunder refunded the latest, P2002, and the writer, given
+        both, wrote that P2001 was refunded and was refused 9 times until the task escalated."""
+        tried = {str(a["args"].get("purchase_id", "")).strip().upper() for a in actions
+                 if a["tool"] == "check_refund_policy" and a["outcome"] in ("executed", "replayed", "error")}
+        missing = {}
+        for purchase_id in self._named_purchases(request, EMAIL.findall(request)):
+            try:
+                if purchase_id not in tried:
+                    missing[purchase_id] = self._purchase(purchase_id)["item"]
+            except LookupError:
+                continue  # no such purchase: nothing to check
+        if not missing:
+            return None
+        return UNCHECKED_PURCHASES.format(means="names" if PURCHASE_ID.search(request) else "means", first=next(iter(missing)),
+                                          purchases="; ".join(f"{p} ({item})" for p, item in missing.items()))
 
     def unrefunded(self, actions: list[dict[str, Any]], request: str) -> str | None:
         """The refunder's completion check: the purchases the request asks to refund (by id or by item name) that
@@ -397,8 +419,7 @@ def _unstated_policy(reply: str, request: str) -> str | None:
     window, threshold = f"{REFUND_WINDOW_DAYS} day", f"${APPROVAL_THRESHOLD_USD:g}"
     if window in reply.replace("-", " ") and threshold in reply:
         return None
-    sentence = POLICY_SENTENCE.format(days=REFUND_WINDOW_DAYS, threshold=APPROVAL_THRESHOLD_USD)
-    return UNSTATED_POLICY.format(sentence=sentence)
+    return UNSTATED_POLICY.format(sentence=POLICY_TEXT)
 
 
 def _purchases_of(conn: Any, email: str) -> list[Any]:

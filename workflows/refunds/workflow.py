@@ -45,7 +45,7 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
         instructions=prompts.INSTRUCTIONS,
         roles=[
             Role("researcher", prompts.RESEARCHER, ("lookup_customer", "list_purchases", "check_refund_policy"),
-                 instructions=prompts.RESEARCHER_STEPS, criteria=prompts.RESEARCHER_CRITERIA),
+                 instructions=prompts.RESEARCHER_STEPS, criteria=prompts.RESEARCHER_CRITERIA, done_check=desk.unchecked),
             Role("refunder", prompts.REFUNDER, ("check_refund_policy", "issue_refund"), instructions=prompts.REFUNDER_STEPS,
                  criteria=prompts.REFUNDER_CRITERIA, after=("researcher",), done_check=desk.unrefunded),
             Role("writer", prompts.WRITER, ("draft_reply",), instructions=prompts.WRITER_STEPS,
