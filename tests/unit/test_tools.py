@@ -271,8 +271,9 @@ def test_the_writers_done_check_wants_an_item_the_requester_never_bought_named(d
     assert desk.unreported([_reply_call(sentence)], request) is None
     assert desk.unreported([_reply_call("Sorry, you never bought a desk from us.")], request) is None, "named: enough"
     assert desk.unreported([false_denial], "carla@example.com: please refund my laptop stand.") is None, "hers"
-    assert desk.unreported([false_denial], "carla@example.com: what is your refund policy for a desk?") is None, \
-        "a question asks for no refund"
+    question = desk.unreported([false_denial], "carla@example.com: what is your refund policy for a desk?")
+    assert "never bought" not in question and "answer it with the refund policy" in question, \
+        "a question asks for no refund: what it wants is the policy"
     assert desk.unreported([false_denial], "zoe@example.com: please refund my standing desk.") is None, \
         "an unknown requester: the reply says no account was found"
     assert desk.unreported([false_denial], "carla@example.com: please refund my toaster.") is None, \
