@@ -466,3 +466,44 @@ def test_a_large_payment_waits_for_approval(make_graph, invoices, db):
     out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
     assert out["status"] == "completed" and payments(db)[-1]["invoice_number"] == "INV-2044"
 
+
+
+def _payer(workspace):
+    return {role.name: role for role in workspace.workflow.roles}["payer"]
+
+
+def test_the_payers_done_check_names_the_write_each_case_expects_and_is_then_satisfied(tmp_path):
+    """On every case, a payer that answered without a write is told the one write the case expects (or asked for
+    none where the case expects nothing: a duplicate, a missing file); once that write is made, or a reviewer
+    declined it, the check is satisfied. Measured: match_invoice said "flag" (no PO number) and the payer answered
+    "INV-2046 is flagged for review" without calling flag_exception."""
+    for case in load_dataset(evaluation.DATASET).cases:
+        workspace = evaluation.eval_workspace(tmp_path / case.id, TODAY, case)
+        specs = {spec.name: spec for spec in workspace.workflow.tools}
+        undone = _payer(workspace).done_check([], case.request)
+        number = _invoice_number(case)
+        if not case.expect.effects and not case.expect.review:
+            assert undone is None, f"{case.id}: {undone}"
+            continue
+        name = re.search(r"call (schedule_payment|flag_exception)", undone).group(1)
+        assert f"invoice {number} " in undone, case.id
+        expected = "payments" if name == "schedule_payment" else "exceptions"
+        assert set(case.expect.effects) <= {expected}, case.id
+        decision = json.loads(specs["match_invoice"].tool.invoke({"invoice_number": number}))
+        if name == "schedule_payment":
+            args = {"invoice_number": number, "po_number": decision["purchase_order"]["po_number"],
+                    "amount": decision["amount_to_pay"]}
+            assert f"po_number {args['po_number']!r}, amount {args['amount']}" in undone, case.id
+        else:
+            args = {"invoice_number": number, "reason": "; ".join(decision["problems"]),
+                    "po_number": (decision["invoice"] or {}).get("po_number") or ""}
+            assert f"reason {args['reason']!r}" in undone, case.id
+        if case.reviewer.decision == "reject":
+            declined = {"tool": name, "args": args, "outcome": "rejected"}
+            assert _payer(workspace).done_check([declined], case.request) is None, case.id
+            continue
+        specs[name].tool.invoke(args)
+        made = {"tool": name, "args": args, "outcome": "executed"}
+        assert _payer(workspace).done_check([made], case.request) is None, case.id
+        assert _added(evaluation.eval_workspace(tmp_path / f"{case.id}-fresh", TODAY, case).observe(),
+                      workspace.observe()).get(expected), case.id

@@ -27,6 +27,11 @@ from taskwarden.workflows.invoices.fields import INVOICE_NUMBER, PO_NUMBER, pars
 AMOUNT_TOLERANCE_USD = 0.01
 APPROVAL_THRESHOLD_USD = 10_000.0
 MAX_TEXT_CHARS = 6000
+_INVOICE_CALLS = ("match_invoice", "schedule_payment", "flag_exception")
+_SETTLED = ("executed", "replayed", "rejected")
+"""Outcomes that settle a payment or an exception: made, or declined by a reviewer."""
+_FILE_MENTION = re.compile(r"[\w-]+\.(?:pdf|md|txt|docx)\b|\bINV-\d+\b", re.IGNORECASE)
+"""An inbox file as a request names it: a file name, or an invoice number (a file's stem)."""
 _VENDOR_SUFFIXES = re.compile(r"\b(inc|incorporated|llc|ltd|limited|co|corp|corporation|company|gmbh|plc)\b")
 
 InvoiceNumber = Annotated[str, Field(description="The invoice number printed on the invoice, like INV-2041 "
@@ -200,6 +205,42 @@ class InvoiceDesk:
         if paid is not None:
             return f"invoice {number} is filed as an exception but was also paid ({paid['po_number']})"
         return None
+
+    def unsettled(self, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The payer's completion check: each invoice this task matched (else the one the request names) that the
+        desk's own checks, re-read now, still say to pay or to flag, with no call of this task that settled it
+        (made, or declined by a reviewer): what to call, with its arguments; None when every one is settled.
+
+        Measured: match_invoice said "flag" (no PO number); the payer answered "INV-2046 is flagged for review"
+        without calling flag_exception, and the evaluator passed it."""
+        numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
+        numbers = list(dict.fromkeys(n for n in numbers + self._requested(request) if n))
+        settled = {(a["tool"], _invoice_number_arg(a["args"])) for a in actions if a["outcome"] in _SETTLED}
+        undone = []
+        for number in numbers:
+            try:
+                found = self._assess(number)
+            except (LookupError, OSError):
+                continue  # not in the inbox: nothing to pay or flag
+            if found.decision == "pay" and ("schedule_payment", number) not in settled:
+                undone.append(f"invoice {number} matches {found.purchase_order['po_number']} and is not paid: call "
+                              f"schedule_payment with invoice_number {number!r}, po_number "
+                              f"{found.purchase_order['po_number']!r}, amount {found.fields['total']}")
+            elif found.decision == "flag" and ("flag_exception", number) not in settled:
+                po = (found.fields or {}).get("po_number") or ""
+                undone.append(f"invoice {number} is not filed as an exception: call flag_exception with invoice_number "
+                              f"{number!r}, po_number {po!r}, reason {'; '.join(found.problems)!r}")
+        return "; ".join(undone) or None
+
+    def _requested(self, request: str) -> list[str]:
+        """The invoice numbers of the inbox files the request names (by file name, or by invoice number)."""
+        numbers = []
+        for name in _FILE_MENTION.findall(request):
+            try:
+                numbers.append(self._document(self._locate(name)).number)
+            except (LookupError, OSError, PermissionError):
+                continue
+        return numbers
 
     # --- the checks -------------------------------------------------------------------------------
 

@@ -56,7 +56,8 @@ def invoice_processor(db_path: str | Path | None = None, inbox_dir: str | Path |
             Role("clerk", prompts.CLERK, ("list_inbox", "read_invoice", "get_purchase_order"),
                  instructions=prompts.CLERK_STEPS, criteria=prompts.CLERK_CRITERIA, required=True),
             Role("payer", prompts.PAYER, ("match_invoice", "schedule_payment", "flag_exception"),
-                 instructions=prompts.PAYER_STEPS, criteria=prompts.PAYER_CRITERIA, after=("clerk",), required=True),
+                 instructions=prompts.PAYER_STEPS, criteria=prompts.PAYER_CRITERIA, after=("clerk",), required=True,
+                 done_check=desk.unsettled),
         ],
         tools=invoice_tools(desk),
         policies=[
