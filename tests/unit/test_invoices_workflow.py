@@ -507,3 +507,15 @@ def test_the_payers_done_check_names_the_write_each_case_expects_and_is_then_sat
         assert _payer(workspace).done_check([made], case.request) is None, case.id
         assert _added(evaluation.eval_workspace(tmp_path / f"{case.id}-fresh", TODAY, case).observe(),
                       workspace.observe()).get(expected), case.id
+
+
+def test_the_payers_answer_must_name_the_invoice_it_handled(desk):
+    """Measured: after filing INV-3063.docx as an exception, the payer answered "The invoice document named in the
+    request is not supported by the system. ... the exception was filed for review with ID 1." (no number)."""
+    filed = {"tool": "flag_exception", "args": {"invoice_number": "inv-2046 ", "reason": "no PO"}, "outcome": "executed"}
+    request = "Process the invoice INV-2046.md in the inbox"
+    lacking = desk.unnamed("The exception was filed for review with ID 1.", [filed], request)
+    assert lacking.startswith("the answer does not name invoice INV-2046 by its number")
+    assert desk.unnamed("INV-2046 was filed for review: it names no PO.", [filed], request) is None
+    assert desk.unnamed("Nothing to do.", [], request), "no call: the invoice the request names"
+    assert desk.unnamed("Nothing to do.", [], "Process the invoice INV-9999.pdf in the inbox") is None, "not in the inbox"

@@ -23,6 +23,7 @@ from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.invoices.db import connect
 from taskwarden.workflows.invoices.documents import READABLE_SUFFIXES, read_document
 from taskwarden.workflows.invoices.fields import INVOICE_NUMBER, PO_NUMBER, parse_invoice, payment_instructions
+from taskwarden.workflows.invoices.prompts import UNNAMED_INVOICES
 
 AMOUNT_TOLERANCE_USD = 0.01
 APPROVAL_THRESHOLD_USD = 10_000.0
@@ -231,6 +232,17 @@ class InvoiceDesk:
                 undone.append(f"invoice {number} is not filed as an exception: call flag_exception with invoice_number "
                               f"{number!r}, po_number {po!r}, reason {'; '.join(found.problems)!r}")
         return "; ".join(undone) or None
+
+    def unnamed(self, answer: str, actions: list[dict[str, Any]], request: str) -> str | None:
+        """The payer's answer check: the invoices this task handled (else the one the request names) that the answer
+        does not name by number; None when it names them all.
+
+        Measured: after filing INV-3063.docx as an exception, the payer answered "The invoice document named in the
+        request is not supported by the system. ... the exception was filed for review with ID 1."."""
+        numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
+        handled = [n for n in dict.fromkeys(numbers or self._requested(request)) if INVOICE_NUMBER.fullmatch(n)]
+        lacking = [n for n in handled if n.casefold() not in answer.casefold()]
+        return UNNAMED_INVOICES.format(invoices=", ".join(lacking)) if lacking else None
 
     def _requested(self, request: str) -> list[str]:
         """The invoice numbers of the inbox files the request names (by file name, or by invoice number)."""
