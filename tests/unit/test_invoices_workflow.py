@@ -516,6 +516,16 @@ def test_the_payers_answer_must_name_the_invoice_it_handled(desk):
     request = "Process the invoice INV-2046.md in the inbox"
     lacking = desk.unnamed("The exception was filed for review with ID 1.", [filed], request)
     assert lacking.startswith("the answer does not name invoice INV-2046 by its number")
+    assert lacking.endswith('"INV-2046: neither paid nor flagged yet (the invoice names no PO number, so it cannot be '
+                            'matched to a purchase order)."'), "what happened, read from the database, to copy"
+    desk.flag_exception("INV-2046", "no PO number")
+    assert '"INV-2046: flagged as an exception and filed for review (no PO number)."' in desk.unnamed(
+        "Filed.", [filed], request)
+    declined = {"tool": "flag_exception", "args": {"invoice_number": "INV-2043"}, "outcome": "rejected"}
+    assert '"INV-2043: not paid and not filed: a reviewer declined it."' in desk.unnamed("Done.", [declined], "x")
+    paid = {"tool": "schedule_payment", "args": {"invoice_number": "INV-2041"}, "outcome": "executed"}
+    desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
+    assert '"INV-2041: payment of $2,340.00 scheduled against PO-1001 on ' in desk.unnamed("Paid.", [paid], "x")
     assert desk.unnamed("INV-2046 was filed for review: it names no PO.", [filed], request) is None
     assert desk.unnamed("Nothing to do.", [], request), "no call: the invoice the request names"
     assert desk.unnamed("Nothing to do.", [], "Process the invoice INV-9999.pdf in the inbox") is None, "not in the inbox"

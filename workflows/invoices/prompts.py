@@ -18,11 +18,11 @@ CLERK_STEPS = """Steps: call read_invoice with the file named in the request (a 
 PAYER = "matches an invoice to its purchase order, then schedules the payment or flags the exception for review."
 PAYER_STEPS = """Call match_invoice with the invoice number. If its decision is pay, call schedule_payment with the invoice number, its PO number and the amount to pay, whatever the amount: the system itself asks a human to approve large payments. If its decision is flag, call flag_exception with the invoice number, the PO number if the invoice names one, and the problems it lists as the reason; do not call schedule_payment. If its decision is none (already paid or already flagged), call neither. After the tools reply, answer with the invoice number (like INV-2041) and what happened: the payment scheduled (invoice, PO and amount), or the exception flagged for review and why, or why nothing was done; if a reviewer did not approve, say so."""
 
-UNNAMED_INVOICES = ("the answer does not name invoice {invoices} by its number: answer again, beginning with the invoice "
-                    "number (like INV-2041), and say what happened to it (the payment scheduled, the exception filed "
-                    "for review, or why neither was done)")
-"""The payer's answer check's message. Measured: "The invoice document named in the request is not supported by the
-system. ... the exception was filed for review with ID 1." (no invoice number)."""
+UNNAMED_INVOICES = ("the answer does not name invoice {invoices} by its number. Answer with this, word for word, "
+                    "and nothing else: \"{outcome}\"")
+"""The payer's answer check's message, with what happened read from the database. Measured: "The invoice document
+named in the request is not supported by the system. ... the exception was filed for review with ID 1." (no invoice
+number); told only to answer again with the number, the payer gave the same answer 3 times."""
 
 SAMPLE_REQUESTS = [
     "Process the invoice INV-2041.pdf in the inbox",

@@ -242,7 +242,30 @@ class InvoiceDesk:
         numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
         handled = [n for n in dict.fromkeys(numbers or self._requested(request)) if INVOICE_NUMBER.fullmatch(n)]
         lacking = [n for n in handled if n.casefold() not in answer.casefold()]
-        return UNNAMED_INVOICES.format(invoices=", ".join(lacking)) if lacking else None
+        if not lacking:
+            return None
+        declined = {_invoice_number_arg(a["args"]) for a in actions if a["outcome"] == "rejected"}
+        outcome = " ".join(self._outcome(n, n in declined) for n in lacking)
+        return UNNAMED_INVOICES.format(invoices=", ".join(lacking), outcome=outcome)
+
+    def _outcome(self, number: str, declined: bool) -> str:
+        """What happened to invoice `number`, read from the database, as a sentence for an answer."""
+        with closing(connect(self.db_path)) as conn:
+            paid = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+            filed = conn.execute("SELECT reason FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+        if paid is not None:
+            return (f"{number}: payment of ${paid['amount']:,.2f} scheduled against {paid['po_number']} on "
+                    f"{paid['scheduled_on']}.")
+        if filed is not None:
+            return f"{number}: flagged as an exception and filed for review ({filed['reason']})."
+        if declined:
+            return f"{number}: not paid and not filed: a reviewer declined it."
+        try:
+            found = self._assess(number)
+        except (LookupError, OSError):
+            return f"{number}: not found in the inbox; nothing was paid or filed."
+        why = found.done or "; ".join(found.problems) or "it matches its purchase order"
+        return f"{number}: neither paid nor flagged yet ({why})."
 
     def _requested(self, request: str) -> list[str]:
         """The invoice numbers of the inbox files the request names (by file name, or by invoice number)."""
