@@ -208,17 +208,15 @@ class InvoiceDesk:
         return None
 
     def unsettled(self, actions: list[dict[str, Any]], request: str) -> str | None:
-        """The payer's completion check: each invoice this task matched (else the one the request names) that the
+        """The payer's completion check: each invoice this task handled or the request names (`_handled`) that the
         desk's own checks, re-read now, still say to pay or to flag, with no call of this task that settled it
         (made, or declined by a reviewer): what to call, with its arguments; None when every one is settled.
 
         Measured: match_invoice said "flag" (no PO number); the payer answered "INV-2046 is flagged for review"
         without calling flag_exception, and the evaluator passed it."""
-        numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
-        numbers = list(dict.fromkeys(n for n in numbers + self._requested(request) if n))
         settled = {(a["tool"], _invoice_number_arg(a["args"])) for a in actions if a["outcome"] in _SETTLED}
         undone = []
-        for number in numbers:
+        for number in self._handled(actions, request):
             try:
                 found = self._assess(number)
             except (LookupError, OSError):
@@ -234,14 +232,12 @@ class InvoiceDesk:
         return "; ".join(undone) or None
 
     def unnamed(self, answer: str, actions: list[dict[str, Any]], request: str) -> str | None:
-        """The payer's answer check: the invoices this task handled (else the one the request names) that the answer
-        does not name by number; None when it names them all.
+        """The payer's answer check: the invoices this task handled or the request names (`_handled`) that the answer
+        does not name by number, with what happened to them as the answer to copy; None when it names them all.
 
         Measured: after filing INV-3063.docx as an exception, the payer answered "The invoice document named in the
         request is not supported by the system. ... the exception was filed for review with ID 1."."""
-        numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
-        handled = [n for n in dict.fromkeys(numbers or self._requested(request)) if INVOICE_NUMBER.fullmatch(n)]
-        lacking = [n for n in handled if n.casefold() not in answer.casefold()]
+        lacking = [n for n in self._handled(actions, request) if n.casefold() not in answer.casefold()]
         if not lacking:
             return None
         declined = {_invoice_number_arg(a["args"]) for a in actions if a["outcome"] == "rejected"}
@@ -267,15 +263,16 @@ class InvoiceDesk:
         why = found.done or "; ".join(found.problems) or "it matches its purchase order"
         return f"{number}: neither paid nor flagged yet ({why})."
 
-    def _requested(self, request: str) -> list[str]:
-        """The invoice numbers of the inbox files the request names (by file name, or by invoice number)."""
-        numbers = []
+    def _handled(self, actions: list[dict[str, Any]], request: str) -> list[str]:
+        """The invoice numbers a payer's task is about: those its calls name, and those of the inbox files the
+        request names (by file name, or by invoice number)."""
+        numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
         for name in _FILE_MENTION.findall(request):
             try:
                 numbers.append(self._document(self._locate(name)).number)
             except (LookupError, OSError, PermissionError):
                 continue
-        return numbers
+        return [n for n in dict.fromkeys(numbers) if INVOICE_NUMBER.fullmatch(n)]
 
     # --- the checks -------------------------------------------------------------------------------
 
