@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -143,9 +144,7 @@ class InvoiceDesk:
 
     def reconcile_payment(self, args: dict[str, Any]) -> str | None:
         """After a crash mid-payment: the payment's result if it is in the database, else None."""
-        with closing(connect(self.db_path)) as conn:
-            row = conn.execute("SELECT * FROM payments WHERE invoice_number = ?",
-                               (_invoice_number_arg(args),)).fetchone()
+        row, _ = self._records(_invoice_number_arg(args))
         if row is None:
             return None
         return json.dumps({"status": "payment scheduled", "invoice_number": row["invoice_number"],
@@ -154,8 +153,7 @@ class InvoiceDesk:
     def verify_payment(self, args: dict[str, Any], result: str) -> str | None:
         """After a payment: None when the payments table holds it, for that PO and amount; else what is wrong."""
         number = _invoice_number_arg(args)
-        with closing(connect(self.db_path)) as conn:
-            row = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+        row, _ = self._records(number)
         if row is None:
             return f"no payment of invoice {number} is scheduled"
         asked_po = str(args.get("po_number", "")).strip().upper()
@@ -198,9 +196,7 @@ class InvoiceDesk:
     def verify_exception(self, args: dict[str, Any], result: str) -> str | None:
         """After flagging: None when the exceptions table holds the invoice (and it is not paid); else what is wrong."""
         number = _invoice_number_arg(args)
-        with closing(connect(self.db_path)) as conn:
-            filed = conn.execute("SELECT id FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
-            paid = conn.execute("SELECT po_number FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+        paid, filed = self._records(number)
         if filed is None:
             return f"invoice {number} is not filed as an exception"
         if paid is not None:
@@ -246,9 +242,7 @@ class InvoiceDesk:
 
     def _outcome(self, number: str, declined: bool) -> str:
         """What happened to invoice `number`, read from the database, as a sentence for an answer."""
-        with closing(connect(self.db_path)) as conn:
-            paid = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
-            filed = conn.execute("SELECT reason FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+        paid, filed = self._records(number)
         if paid is not None:
             return (f"{number}: payment of ${paid['amount']:,.2f} scheduled against {paid['po_number']} on "
                     f"{paid['scheduled_on']}.")
@@ -274,15 +268,20 @@ class InvoiceDesk:
                 continue
         return [n for n in dict.fromkeys(numbers) if INVOICE_NUMBER.fullmatch(n)]
 
+    def _records(self, number: str) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
+        """Invoice `number`'s payment row and exception row, each None where there is none."""
+        with closing(connect(self.db_path)) as conn:
+            paid = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
+            filed = conn.execute("SELECT * FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+        return paid, filed
+
     # --- the checks -------------------------------------------------------------------------------
 
     def _assess(self, invoice_number: str) -> Assessment:
         number = invoice_number.strip().upper()
         doc = self._entry(number)
         found = Assessment(invoice_number=number, file=doc.path.name, fields=doc.fields)
-        with closing(connect(self.db_path)) as conn:
-            paid = conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone()
-            filed = conn.execute("SELECT reason FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
+        paid, filed = self._records(number)
         if paid is not None:
             found.done = (f"invoice {number} was already paid ({paid['po_number']}, ${paid['amount']:,.2f}, scheduled "
                           f"{paid['scheduled_on']}): a duplicate, do not pay it again")
