@@ -19,6 +19,8 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.types import Command
 
+from taskwarden.evals.dataset import ReviewerPolicy
+from taskwarden.evals.reviewer import decide
 from taskwarden.graph import build_workflow
 from taskwarden.graph.persistence import sqlite_checkpointer
 from taskwarden.tools.ledger import Ledger
@@ -46,6 +48,9 @@ class ModelTimer(BaseCallbackHandler):
     on_llm_error = on_llm_end  # type: ignore[assignment]
 
 
+APPROVE = ReviewerPolicy(decision="approve")  # approves; a task with no result is sent back to its worker
+
+
 def run_one(request: str, workdir: Path) -> dict[str, Any]:
     db = seed(workdir / "refunds.db", reset=True)
     graph = build_workflow(refund_desk(db), checkpointer=sqlite_checkpointer(workdir / "checkpoints.db"),
@@ -58,8 +63,7 @@ def run_one(request: str, workdir: Path) -> dict[str, Any]:
         interrupts = graph.get_state(config).interrupts
         if not interrupts:
             break
-        graph.invoke(Command(resume={i.id: {"decisions": [{"type": "approve"} for _ in i.value["action_requests"]]}
-                                     for i in interrupts}), config)
+        graph.invoke(Command(resume={i.id: decide(i.value, APPROVE, 0) for i in interrupts}), config)
     wall = time.perf_counter() - started
     values = graph.get_state(config).values
     return {"request": request, "status": values.get("status"), "wall": wall, "model": timer.seconds,

@@ -33,15 +33,25 @@ def drive(graph: Any, config: dict[str, Any], payload: Any, context: Context, pr
         payload = Command(resume=answers)
 
 
-def rule_reviewer(decision: str, printer: EventPrinter) -> Reviewer:
-    """Answers every review with `decision` (approve or reject): for scripts and CI."""
+def rule_reviewer(decision: str, printer: EventPrinter, thread_id: str) -> Reviewer:
+    """Answers every review with `decision` (approve or reject): for scripts and CI. A review that does not
+    allow `decision` (an escalated task with no result cannot be approved) is left paused for a human, so the
+    run never loops on a refused answer."""
 
-    def review(interrupts: list[Interrupt]) -> dict[str, Any]:
+    def review(interrupts: list[Interrupt]) -> dict[str, Any] | None:
         answers = {}
         for item in interrupts:
             printer.line("  review needed:")
             for line in describe_review(item.value):
                 printer.line(line)
+            refusing = [c["allowed_decisions"] for c in item.value["review_configs"] if decision not in c["allowed_decisions"]]
+            if refusing:
+                printer.line(f"  --on-review {decision} cannot answer this review (it allows "
+                             f"{', '.join(refusing[0])}): paused for a human")
+                verbs = "|".join("respond" if kind == "response" else kind for kind in refusing[0])
+                printer.line(f"  decide with: taskwarden review {verbs} {thread_id}  "
+                             f"(see it: taskwarden review show {thread_id})")
+                return None
             message = {} if decision == "approve" else {"message": "rejected by --on-review reject"}
             answers[item.id] = {"decisions": [{"type": decision, **message} for _ in item.value["action_requests"]]}
             printer.line(f"  auto-{decision} (--on-review {decision})")

@@ -100,7 +100,7 @@ def reviewer_for(app: App, args: argparse.Namespace, thread_id: str) -> Reviewer
         return interactive_reviewer(app.printer)
     if mode == "stop":
         return stop_reviewer(app.printer, thread_id)
-    return rule_reviewer(mode, app.printer)
+    return rule_reviewer(mode, app.printer, thread_id)
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:

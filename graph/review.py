@@ -5,6 +5,8 @@ Decisions by escalation kind:
   result as it is, edit replaces the result (``edited_action.args.result``), response sends the
   task back to its worker with the reviewer's guidance, reject stops the run. A `tool_failures`
   escalation shows every failed call's errors in `what_was_seen` and, structured, in `errors`.
+  A task with no result cannot be approved (the run would pass it and end with no answer): the
+  review offers edit, response and reject.
 - `budget`: approve (or response) grants one more allotment of every budget; reject stops the run.
 - `plan`: approve retries planning, response retries it with the reviewer's guidance; reject stops.
 """
@@ -24,6 +26,9 @@ ALLOWED = {
     "budget": ("approve", "reject", "response"),
     "plan": ("approve", "reject", "response"),
 }
+NO_RESULT_ALLOWED = ("edit", "reject", "response")
+NO_RESULT = (" The task has no result to approve: edit it to give the result, respond to send it back to its worker "
+             "with guidance, or reject.")
 
 
 def pending_escalation(state: RunState) -> dict[str, Any] | None:
@@ -54,11 +59,14 @@ def review_request(escalation: dict[str, Any], state: RunState) -> dict[str, Any
     }
     if escalation.get("errors"):  # failed tool calls with each attempt's error (`tool_failures`)
         args["errors"] = escalation["errors"]
+    description = f"Escalated ({escalation.get('kind')}): {escalation.get('reason', '')}"
+    allowed = ALLOWED[family]
     if task:
         args.update(task_id=task["id"], task=task["description"], result=task["result"])
-    description = f"Escalated ({escalation.get('kind')}): {escalation.get('reason', '')}"
+        if family == "task" and not str(task["result"] or "").strip():
+            allowed, description = NO_RESULT_ALLOWED, description + NO_RESULT
     return hitl_request([action_request(f"escalation:{escalation.get('kind')}", args, description)],
-                        [ALLOWED[family]], kind="escalation", escalation_kind=escalation.get("kind"),
+                        [allowed], kind="escalation", escalation_kind=escalation.get("kind"),
                         task_id=escalation.get("task_id"))
 
 

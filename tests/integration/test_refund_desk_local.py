@@ -10,12 +10,15 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from taskwarden.evals.dataset import ReviewerPolicy
+from taskwarden.evals.reviewer import decide
 from taskwarden.graph import build_workflow
 from taskwarden.tools.ledger import Ledger
 from taskwarden.workflows.refunds.db import refunds_for, seed
 from taskwarden.workflows.refunds.workflow import refund_desk
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
+APPROVE = ReviewerPolicy(decision="approve")  # approves; a task with no result is sent back to its worker
 
 
 @pytest.fixture
@@ -37,8 +40,7 @@ def approve_all(graph, config, limit=5):
         state = graph.get_state(config)
         if not state.interrupts:
             return state.values
-        graph.invoke(Command(resume={i.id: {"decisions": [{"type": "approve"} for _ in i.value["action_requests"]]}
-                                     for i in state.interrupts}), config)
+        graph.invoke(Command(resume={i.id: decide(i.value, APPROVE, 0) for i in state.interrupts}), config)
     raise AssertionError("still waiting for review after approving repeatedly")
 
 

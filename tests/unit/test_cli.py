@@ -153,3 +153,22 @@ def test_the_command_exits_at_once_after_ctrl_c_though_a_worker_thread_is_still_
     started = time.monotonic()
     done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=50)
     assert (done.returncode, done.stdout) == (130, "saved\n") and time.monotonic() - started < 30
+
+
+def test_on_review_approve_leaves_an_escalation_with_no_result_paused_instead_of_looping(home, capsys):
+    from scripts import REFUND_PLAN
+    from taskwarden.testing import ScriptedChatModel, say
+
+    models = {"orchestrator": ScriptedChatModel(script=[REFUND_PLAN]),
+              "worker": ScriptedChatModel(script=[say("", when="(t1)") for _ in range(12)]),
+              "evaluator": ScriptedChatModel(script=[])}
+    assert main(["run", "refunds", REQUEST, "--thread", "th-e", "--on-review", "approve"], models=models) == 3
+    out = capsys.readouterr().out
+    assert "--on-review approve cannot answer this review (it allows edit, reject, response): paused for a human" in out
+    assert "taskwarden review edit|reject|respond th-e" in out
+    assert checkpoint_of(home, "th-e")[1]["t1"]["status"] == "escalated"
+
+    before = checkpoint_of(home, "th-e")
+    assert main(["review", "approve", "th-e"]) == 2, "approving a task with no result is refused"
+    assert "'approve' is not allowed" in one_error_line(capsys)
+    assert checkpoint_of(home, "th-e") == before

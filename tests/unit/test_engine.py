@@ -251,3 +251,26 @@ def test_read_only_roles_and_answers_after_a_tool_call_are_not_reminded(make_gra
     assert graph.invoke(REQUEST, CFG)["status"] == "completed"
     assert len(models["worker"].calls) == 1
 
+
+
+def test_an_escalated_task_with_no_result_cannot_be_approved_only_sent_back_edited_or_rejected(make_graph):
+    graph, _ = make_graph(
+        orchestrator=[plan(("t1", "researcher", "Check the policy for P1001", ()))],
+        worker=[say("", when="(t1)"), say("", when="(t1)"), say("P1001 is eligible for a refund.", when="(t1)")],
+        evaluator=passes(1),
+        budgets=Budgets(max_revisions=1),
+    )
+    graph.invoke(REQUEST, CFG)
+    state = graph.get_state(CFG)
+    assert state.values["tasks"]["t1"]["status"] == "escalated" and not state.values["tasks"]["t1"]["result"]
+    (pending,) = state.interrupts
+    assert pending.value["review_configs"][0]["allowed_decisions"] == ["edit", "reject", "response"]
+    assert "no result to approve" in pending.value["action_requests"][0]["description"]
+
+    graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)  # refused: asked again, with why
+    (again,) = graph.get_state(CFG).interrupts
+    assert "'approve' is not allowed" in again.value["error"]
+    assert graph.get_state(CFG).values["tasks"]["t1"]["status"] == "escalated", "the refused approval changed nothing"
+
+    out = graph.invoke(Command(resume={"decisions": [{"type": "response", "message": "Call check_refund_policy."}]}), CFG)
+    assert out["status"] == "completed" and out["final_answer"] == "P1001 is eligible for a refund."
