@@ -105,7 +105,9 @@ function actionBlock(action, allowed, value, decide) {
       listSection("What was done", args.what_was_done),
       listSection("What was seen", args.what_was_seen),
       args.errors?.length ? listSection("Errors", args.errors.map((e) => `${e.tool}: ${(e.errors || []).join("; ")}`)) : null,
-      args.result ? h("div", h("h3", "Result so far"), h("pre.small", args.result)) : null,
+      args.result ? h("div", h("h3", "Result so far"), h("pre.small", args.result))
+        : !allowed.includes("approve") ? h("div.small.muted", "The task has no result to approve: edit it to give "
+          + "the result, respond to send it back to its worker with guidance, or reject.") : null,
     );
   } else if (isConfirmation) {
     block.append(
