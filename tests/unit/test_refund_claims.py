@@ -168,6 +168,32 @@ def test_the_policy_sentence_claims_no_refund_and_is_saved(desk, refunds_db):
     assert desk.unreported([bare], asked) is None, "a request that asks for a refund is not a question only"
 
 
+def test_a_question_about_a_purchase_gets_where_it_stands_as_well_as_the_policy(desk, refunds_db):
+    """Measured: asked "is my laptop stand (P3001) still refundable?", the reply gave only the general policy. The
+    sentence to copy says whether each purchase asked about can still be refunded, and until when, read from the
+    policy check; draft_reply saves it (no refund is claimed) and the check is then satisfied."""
+    question = "carla@example.com: is my laptop stand (P3001) still refundable? Please don't refund it yet."
+    general = {"tool": "draft_reply", "args": {"message": f"We have not issued a refund. {POLICY_TEXT}"},
+               "outcome": "executed"}
+    undone = desk.unreported([general], question)
+    still = "P3001 (Laptop stand, $59.00) was bought 29 days ago: it can still be refunded until 2026-11-22."
+    assert undone is not None and f'"{POLICY_TEXT} {still}"' in undone, "the policy and where P3001 stands, to copy"
+    assert refund_claims(still) == [] and claimed_purchase_ids(still) == []
+    desk.draft_reply("C003", f"{POLICY_TEXT} {still}")
+    saved = {"tool": "draft_reply", "args": {"message": reply_drafts(refunds_db)[-1]["message"]}, "outcome": "executed"}
+    assert desk.unreported([saved], question) is None
+
+    old = desk.unreported([general], "carla@example.com: is my monitor still refundable? I don't want a refund now.")
+    assert "P3002 (27-inch monitor, $189.00) was bought 31 days ago: it can no longer be refunded, the window is " \
+           "30 days." in old, "by item name: the monitor is past the window"
+    desk.issue_refund("P1001", 79.0, "broken", "alice@example.com")
+    cited = {"tool": "draft_reply", "args": {"message": f"Refund R1001 was issued. {POLICY_TEXT}"}, "outcome": "executed"}
+    assert "P1001 (Wireless headphones, $79.00) was already refunded." in desk.unreported(
+        [cited], "alice@example.com: is P1001 still refundable? I don't want a refund yet.")
+    assert desk.unreported([general], "carla@example.com: is P2001 still refundable? No refund yet.") is None, \
+        "another customer's purchase: the policy is the answer, nothing is said about it"
+
+
 def _checked(purchase_id, outcome="executed"):
     return {"tool": "check_refund_policy", "args": {"purchase_id": purchase_id}, "outcome": outcome}
 

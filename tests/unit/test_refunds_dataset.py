@@ -349,6 +349,8 @@ def test_the_writers_policy_check_fires_only_on_questions_and_its_sentence_answe
         if undone and "refund policy" in undone:
             fired[case.id] = undone.rsplit('"', 2)[-2]
     assert sorted(fired) == sorted(case_id for case_id in CASES if "edge:question-only" in CASES[case_id].tags)
+    assert "P3001 (Laptop stand, $59.00) was bought 29 days ago: it can still be refunded until" in \
+        fired["question-still-eligible"], "a question about a purchase: where it stands, too"
     for case_id, sentence in fired.items():
         assert check_answer(CASES[case_id], f"We have not issued a refund. {sentence}") == [], case_id
         stated = {"tool": "draft_reply", "args": {"message": f"We have not issued a refund. {sentence}"},

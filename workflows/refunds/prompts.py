@@ -43,7 +43,7 @@ UNSAID_UNBOUGHT = ("the saved reply does not say that the customer never bought 
 """The writer's done check's message when the requester asks to refund an item they never bought. Measured: the
 writer answered "no purchases were made by this customer" to a customer with two purchases."""
 UNSTATED_POLICY = ("the request asks a question about refunds, and the saved reply does not answer it with the refund "
-                   "policy. Save one reply that contains this sentence word for word, and the rest of the outcome "
+                   "policy (and where each purchase it asks about stands). Save one reply that contains this sentence word for word, and the rest of the outcome "
                    "after it: \"{sentence}\"")
 """The writer's done check's message when the requester only asks about the policy. Measured: asked whether big
 refunds need approval, the writer saved a denial of an old purchase that nobody asked to refund."""
@@ -52,6 +52,13 @@ ON_RECORD_HINT = ("Say only what was refunded, and why the rest was not: put thi
                   "the one that is wrong: \"{sentence}\"")
 """Appended to a reply refused for calling a purchase refunded that was not, or citing a refund that does not exist.
 Measured: told only to "say only what was refunded", the writer saved the same wrong reply 9 times."""
+STILL_REFUNDABLE_SENTENCE = ("{purchase_id} ({item}, ${amount:.2f}) was bought {age} days ago: it can still be refunded "
+                             "until {last_day}.")
+NO_LONGER_REFUNDABLE_SENTENCE = ("{purchase_id} ({item}, ${amount:.2f}) was bought {age} days ago: it can no longer be "
+                                 "refunded, the window is {window} days.")
+ALREADY_REFUNDED_SENTENCE = "{purchase_id} ({item}, ${amount:.2f}) was already refunded."
+"""Where a purchase the requester asks about stands, for a question-only request's reply (the writer's done check).
+Measured: asked "is my laptop stand (P3001) still refundable?", the reply gave only the general policy."""
 REFUNDS_SENTENCE = "Your {noun} on record: {refunds}."
 REFUND_IN_SENTENCE = "{refund_id}, ${amount:.2f} for {purchase_id} ({item})"
 

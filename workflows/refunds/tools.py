@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,11 +18,14 @@ from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.refunds.claims import PURCHASE_ID, cited_refund_ids, claimed_purchase_ids, refund_claims
 from taskwarden.workflows.refunds.db import connect
 from taskwarden.workflows.refunds.prompts import (
+    ALREADY_REFUNDED_SENTENCE,
+    NO_LONGER_REFUNDABLE_SENTENCE,
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
     ON_RECORD_HINT,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
+    STILL_REFUNDABLE_SENTENCE,
     UNCHECKED_PURCHASES,
     UNREPORTED_REFUNDS,
     UNSAID_UNBOUGHT,
@@ -263,7 +266,8 @@ class RefundDesk:
         refund on record for a purchase the request names (`_named_purchases`, the requester's), what to save
         instead: one sentence that gives every such refund; else, when the reply does not name an item the requester
         asks to refund and never bought, the same with that (`_unsaid_unbought`); else, when the request only asks a
-        question about refunds and the reply does not state the policy, the same with it (`_unstated_policy`); None
+        question about refunds and the reply does not state the policy, or does not name a purchase of theirs that
+        the request asks about, the same with the policy and where each such purchase stands (`_unstated_policy`); None
         when nothing is missing, or no reply was saved (the writer's `must_call` covers that).
 
         Measured: after R1002 was issued, the writer saved "We have not issued a refund because the order P1002 was
@@ -284,7 +288,8 @@ class RefundDesk:
                     on_record.append(row)
         missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if not missing:
-            return self._unsaid_unbought(reply, request, emails) or _unstated_policy(reply, request)
+            return (self._unsaid_unbought(reply, request, emails)
+                    or _unstated_policy(reply, request, self._standing(request, emails)))
         return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
 
     def _unsaid_unbought(self, reply: str, request: str, emails: list[str]) -> str | None:
@@ -324,6 +329,29 @@ class RefundDesk:
         if len(items) == 1:
             return items
         return [owned[0]["id"]] if not items and owned and _LATEST_ASKED.search(request) else []
+
+    def _standing(self, request: str, emails: list[str]) -> dict[str, str]:
+        """For each purchase of the requester that the request names or means (`_named_purchases`): a sentence that
+        says whether it can still be refunded (until when), read from the policy check, by purchase id."""
+        standing = {}
+        for purchase_id in self._named_purchases(request, emails):
+            try:
+                purchase = self._purchase(purchase_id)
+            except LookupError:
+                continue
+            if not any(self._owns(purchase, email) for email in emails):
+                continue
+            found = json.loads(self.check_refund_policy(purchase_id))
+            age, facts = found["days_since_purchase"], {"purchase_id": found["purchase_id"], "item": found["item"],
+                                                        "amount": found["amount"]}
+            if purchase["refund_id"] is not None:
+                standing[purchase_id] = ALREADY_REFUNDED_SENTENCE.format(**facts)
+            elif found["eligible"]:
+                last_day = self.today() + timedelta(days=REFUND_WINDOW_DAYS - age)
+                standing[purchase_id] = STILL_REFUNDABLE_SENTENCE.format(**facts, age=age, last_day=last_day.isoformat())
+            else:
+                standing[purchase_id] = NO_LONGER_REFUNDABLE_SENTENCE.format(**facts, age=age, window=REFUND_WINDOW_DAYS)
+        return standing
 
     def _owns(self, purchase: dict[str, Any], email: str) -> bool:
         try:
@@ -408,18 +436,21 @@ def _refunds_sentence(rows: list[Any]) -> str:
     return REFUNDS_SENTENCE.format(noun="refunds" if len(rows) > 1 else "refund", refunds=refunds)
 
 
-def _unstated_policy(reply: str, request: str) -> str | None:
+def _unstated_policy(reply: str, request: str, standing: dict[str, str]) -> str | None:
     """When the request asks a question about refunds and asks for none, and the reply does not give the refund
-    window and the approval threshold: what to save instead, with the policy as a sentence to copy; else None.
+    window and the approval threshold, or does not name each purchase the question is about (`standing`: purchase id
+    -> where it stands): what to save instead, with the policy and those purchases' standing as a sentence to copy;
+    else None.
 
     Measured: asked "do big refunds need someone's approval? I don't want a refund right now.", the writer saved a
-    denial of the customer's oldest purchase, past the window, and said nothing of approval."""
+    denial of the customer's oldest purchase, past the window, and said nothing of approval; asked "is my laptop stand
+    (P3001) still refundable?", it saved the general policy only."""
     if asks_for(REFUND_INTENT, request) or not _REFUND_QUESTION.search(request):
         return None
     window, threshold = f"{REFUND_WINDOW_DAYS} day", f"${APPROVAL_THRESHOLD_USD:g}"
-    if window in reply.replace("-", " ") and threshold in reply:
+    if window in reply.replace("-", " ") and threshold in reply and all(p in reply for p in standing):
         return None
-    return UNSTATED_POLICY.format(sentence=POLICY_TEXT)
+    return UNSTATED_POLICY.format(sentence=" ".join([POLICY_TEXT, *standing.values()]))
 
 
 def _purchases_of(conn: Any, email: str) -> list[Any]:
