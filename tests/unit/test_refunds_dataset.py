@@ -199,6 +199,30 @@ def test_another_customers_purchase_is_refused_in_every_other_customer_case(tmp_
         assert [r["purchase_id"] for r in ws.observe()["refunds"]] == [], case.id
 
 
+def test_every_expected_reply_passes_the_recipient_check_and_a_reply_to_another_customer_does_not(tmp_path):
+    """On every case, the reply each case expects goes to a recipient `draft_reply`'s request check accepts; in the
+    other-customer cases a reply to the purchase's owner is blocked with the requester's id to use instead."""
+    blocked = []
+    for case in CASES.values():
+        ws = eval_workspace(tmp_path / case.id, TODAY, case)
+        check = tool_specs(ws)["draft_reply"].request_check
+        for draft in case.expect.effects.get("reply_drafts", []):
+            assert check({"customer_id": draft["customer_id"], "message": "x"}, case.request) is None, case.id
+        if "edge:other-customer" not in case.tags:
+            continue
+        desk = RefundDesk(db_path=ws.workdir / "refunds.db", today=lambda: TODAY)
+        email = EMAIL.search(case.request).group(0)
+        for purchase_id in PURCHASE.findall(case.request):
+            owner = json.loads(desk.check_refund_policy(purchase_id))["customer_id"]
+            if owner in _customer_ids(desk, email):
+                continue
+            problem = check({"customer_id": owner, "message": "x"}, case.request)
+            assert problem and problem.startswith(f"the reply goes only to the customer who asked: {email.lower()}"), \
+                case.id
+            blocked.append(case.id)
+    assert len(blocked) >= 4, blocked
+
+
 def _customer_ids(desk: RefundDesk, email: str) -> set[str]:
     try:
         return {json.loads(desk.lookup_customer(email))["customer_id"]}

@@ -183,6 +183,32 @@ def test_a_substituted_id_is_blocked_and_nothing_is_refunded(desk, refunds_db, t
     assert "the request names P9999, not P1001" in interventions(events, "grounding")[0]["message"]
 
 
+def test_a_reply_to_another_customer_than_the_requester_is_blocked_and_saved_for_the_requester(desk, refunds_db,
+                                                                                                tmp_path):
+    """Measured on the embedded model: Dan asked for Carla's P3001; the refunder's answer named her (C003) and the
+    writer saved Dan's reply, about her order, for Carla."""
+    from taskwarden.workflows.refunds.db import reply_drafts
+
+    dan = "dan@example.com"
+    state, events, _ = run(
+        desk, tmp_path, request=f"{dan}: I want a refund for order P3001.",
+        orchestrator=[plan(("t1", "researcher", "Find the customer and check the policy", ()),
+                           ("t2", "writer", "Reply to the customer", ("t1",)))],
+        worker=[call("lookup_customer", when="(t1)", email=dan),
+                call("check_refund_policy", when="(t1)", purchase_id="P3001"),
+                say("Dan is C004; P3001 belongs to C003, not to him.", when="(t1)"),
+                call("draft_reply", when="(t2)", customer_id="C003", message="P3001 is not yours."),
+                call("draft_reply", when="call draft_reply with customer_id 'C004'", customer_id="C004",
+                     message="We could not refund P3001: it is not on your account."),
+                say("Reply saved for C004.", when="(t2)")],
+        evaluator=passes(2))
+    assert [d["customer_id"] for d in reply_drafts(refunds_db)] == ["C004"], "nothing was saved for Carla"
+    assert [a["outcome"] for a in state["tasks"]["t2"]["actions"]] == ["blocked", "executed"]
+    [blocked] = interventions(events, "grounding")
+    assert "the reply goes only to the customer who asked: dan@example.com (customer C004), not 'C003'" in \
+        blocked["message"]
+
+
 def test_a_lookup_of_another_record_than_the_one_named_is_sent_to_the_named_one_first(desk, refunds_db, tmp_path):
     """Measured on the embedded model: asked to refund P9999, the researcher checked the customer's P1001
     and reported it eligible; the whole run went on about P1001."""

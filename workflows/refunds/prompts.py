@@ -59,6 +59,10 @@ NO_LONGER_REFUNDABLE_SENTENCE = ("{purchase_id} ({item}, ${amount:.2f}) was boug
 ALREADY_REFUNDED_SENTENCE = "{purchase_id} ({item}, ${amount:.2f}) was already refunded."
 """Where a purchase the requester asks about stands, for a question-only request's reply (the writer's done check).
 Measured: asked "is my laptop stand (P3001) still refundable?", the reply gave only the general policy."""
+NOT_THE_REQUESTER = ("the reply goes only to the customer who asked: {asked}, not {recipient!r}; call draft_reply "
+                     "with customer_id {expected!r}")
+"""`draft_reply`'s request check. Measured: Dan asked for Carla's P3001; the refunder's answer named her (C003), and
+the writer saved Dan's reply, about her order, for Carla."""
 REFUNDS_SENTENCE = "Your {noun} on record: {refunds}."
 REFUND_IN_SENTENCE = "{refund_id}, ${amount:.2f} for {purchase_id} ({item})"
 

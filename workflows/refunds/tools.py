@@ -22,6 +22,7 @@ from taskwarden.workflows.refunds.prompts import (
     NO_LONGER_REFUNDABLE_SENTENCE,
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
+    NOT_THE_REQUESTER,
     ON_RECORD_HINT,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
@@ -196,6 +197,22 @@ class RefundDesk:
             cursor = conn.execute("INSERT INTO reply_drafts (customer_id, message, created_at) VALUES (?, ?, ?)",
                                   (recipient, message.strip(), datetime.now(UTC).isoformat()))
         return json.dumps({"draft_id": cursor.lastrowid, "to": recipient, "saved": True})
+
+    def recipient_check(self, args: dict[str, Any], request: str) -> str | None:
+        """`draft_reply`'s request check: the reply goes to the customer who asked, by the id of the customer with an
+        e-mail address the request gives, or that address itself (an unknown requester); None when it does, or when
+        the request gives no address. Replying to another customer would tell them about someone else's order."""
+        emails = list(dict.fromkeys(e.lower() for e in EMAIL.findall(request)))
+        if not emails:
+            return None
+        with closing(connect(self.db_path)) as conn:
+            found = {email: row["id"] for email in emails
+                     if (row := conn.execute("SELECT id FROM customers WHERE lower(email) = ?", (email,)).fetchone())}
+        recipient = str(args.get("customer_id", "")).strip()
+        if recipient in found.values() or recipient.lower() in emails:
+            return None
+        asked = ", ".join(f"{email} (customer {found[email]})" if email in found else email for email in emails)
+        return NOT_THE_REQUESTER.format(asked=asked, recipient=recipient, expected=found.get(emails[0], emails[0]))
 
     def verify_draft(self, args: dict[str, Any], result: str) -> str | None:
         """After a draft: None when a saved draft has that recipient and message; else what is wrong."""
@@ -425,7 +442,7 @@ def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
                   grounding={"customer_email": "request", "purchase_id": "observed"}),
         # the reply goes to the customer id a lookup found, or to the requester's own e-mail when none was
         tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",), verify=desk.verify_draft,
-                  grounding={"customer_id": "seen"}),
+                  grounding={"customer_id": "seen"}, request_check=desk.recipient_check),
     ]
 
 
