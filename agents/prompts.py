@@ -108,9 +108,10 @@ UNGROUNDED_LOOKUP = ("Not run: {tool} was blocked: {problems}. Search with a val
                      " If nothing the request gives finds the record, give your final answer saying so.")
 REQUEST_GIVES = " The request gives {values}: call {tool} with one of them now."
 FIND_WITH = "Look it up first with: {tools}."
-NAMED_RECORD_FIRST = ("Not run: the request names {named}, not {value}. Look up what the request names first: call "
-                      "{tool} with {argument}={first!r}. If it is not found, say so in your final answer; never use "
-                      "another record instead.")
+NAMED_RECORD_FIRST = ("Ran {tool} with {argument}={first!r} instead of {value!r}: the request names {named}, so that "
+                      "record is read first. If it is not found, say so in your final answer; never use another record "
+                      "instead. Its result:")
+"""The note before the result of a read that ran on the record the request names instead of the one asked for."""
 NO_READ_TOOL = "You have no tool that can look it up; it must come from the request or the earlier tasks' tool results."
 
 NOT_ASKED_OBSERVATION = ("Not run: the request does not ask for what {tool} does, so nothing is changed. Do not "

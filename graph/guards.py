@@ -1,13 +1,14 @@
 """Checks on a worker's tool call after the policy gate and before it runs (reliability mechanisms).
 
 Each returns a `Block` (the call is not executed; the model reads why and what to do instead) or
-None. They are pure functions of the run's state, so they give the same answer when LangGraph
+None; `named_record_first` returns a `Redirect` (a read run on the record the request names instead). They are pure functions of the run's state, so they give the same answer when LangGraph
 re-runs the node on resume.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from taskwarden.agents.prompts import (
     FIND_WITH,
@@ -50,8 +51,7 @@ def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliabili
         if block:
             return block
     if not call.spec.has_side_effects:
-        block = named_record_first(call, evidence, attempt_actions) if reliability.look_before_act else None
-        return block or ungrounded(call, role, registry, reliability, evidence)
+        return ungrounded(call, role, registry, reliability, evidence)
     if reliability.nothing_asked and not asked_for(call.spec, request):
         return Block("nothing_asked", NOT_ASKED_OBSERVATION.format(tool=call.name),
                      f"blocked {call.name}: the request does not ask for it")
@@ -96,19 +96,33 @@ def ungrounded(call: GatedCall, role: Role, registry: ToolRegistry, reliability:
     return None
 
 
-def named_record_first(call: GatedCall, evidence: Evidence, attempt_actions: list[ActionRecord]) -> Block | None:
-    """Look before you act, for reads: the record the request names is looked up before any other of its kind
-    (a small model asked about P9999 otherwise reads the customer's P1001 and goes on about that)."""
-    assert call.spec is not None
+@dataclass(frozen=True)
+class Redirect:
+    """A read run on the record the request names instead of the one the model asked for: the arguments to run
+    with, the note that comes before the result in the model's observation, a one-line summary."""
+
+    args: dict[str, Any]
+    note: str
+    summary: str
+
+
+def named_record_first(call: GatedCall, evidence: Evidence, attempt_actions: list[ActionRecord]) -> Redirect | None:
+    """Look before you act, for reads: the record the request names is read before any other of its kind, so a
+    read of another one, before the named one was looked up (found or not), runs on the named one instead.
+
+    Measured: asked about P9999, a small model reads the customer's P1001 and goes on about that; asked by Dan for
+    Carla's P3001, told (blocked) to check P3001, it read its own P4001 six times in three attempts."""
+    if call.refusal or call.spec is None or call.spec.has_side_effects or call.decision.outcome == "forbid":
+        return None
     tried = [*evidence.observations, *(format_args(a["args"]) for a in attempt_actions)]
     found = substituted_lookup(call.spec, call.args, evidence.request, tried)
     if found is None:
         return None
     argument, value, named = found
-    observation = NAMED_RECORD_FIRST.format(named=", ".join(named), value=value, tool=call.name, argument=argument,
-                                            first=named[0])
-    return Block("look_before_act", observation, f"blocked {call.name}: {argument} {value!r} instead of the "
-                                                 f"requested {', '.join(named)}")
+    note = NAMED_RECORD_FIRST.format(named=", ".join(named), value=value, tool=call.name, argument=argument,
+                                     first=named[0])
+    return Redirect({**call.args, argument: named[0]}, note,
+                    f"ran {call.name} with {argument} {named[0]!r}, which the request names, instead of {value!r}")
 
 
 def asked_for(spec: ToolSpec, request: str) -> bool:

@@ -39,7 +39,7 @@ from taskwarden.agents.prompts import (
 from taskwarden.graph.context import Context, context_of
 from taskwarden.graph.engine import Engine
 from taskwarden.graph.events import emit, emit_model_call
-from taskwarden.graph.guards import Block, check_call
+from taskwarden.graph.guards import Block, check_call, named_record_first
 from taskwarden.graph.hitl import action_request, ask_human, hitl_request
 from taskwarden.graph.recovery import loop_interventions, non_answer, progress_made
 from taskwarden.graph.reliability import Reliability
@@ -193,16 +193,23 @@ def build_worker_graph(engine: Engine) -> Any:
         reliability = engine.reliability(context_of(runtime))
         reply = state["worker_messages"][-1]
         gated = [gate_call(call, role, workflow.registry, workflow.gate) for call in reply.tool_calls]
+        evidence = worker_evidence(state)
+        redirects = {}  # look before you act: reads of another record than the named one run on the named one
+        for index, (raw, call) in enumerate(zip(reply.tool_calls, gated)):
+            if reliability.look_before_act and (redirect := named_record_first(call, evidence, state.get("actions", []))):
+                redirects[call.call_id] = redirect
+                gated[index] = gate_call({**raw, "args": redirect.args}, role, workflow.registry, workflow.gate)
         for call in gated:  # the gate's verdict on every call, recorded before anyone is asked
             emit("policy_decision", task_id=task["id"], tool=call.name, args=call.args, call_id=call.call_id,
                  outcome=call.decision.outcome, reason=call.refusal or call.decision.reason)
-        evidence = worker_evidence(state)
         blocks = {call.call_id: block for call in gated
                   if (block := check_call(call, role=role, registry=workflow.registry, reliability=reliability,
                                           request=evidence.request, evidence=evidence,
                                           attempt_actions=state.get("actions", [])))}
-        interventions = [intervention(state, b.mechanism, "blocked", b.summary, tool=c.name, args=c.args)
-                         for c in gated if (b := blocks.get(c.call_id))]
+        interventions = [intervention(state, "look_before_act", "redirected", r.summary, tool=c.name, args=c.args)
+                         for c in gated if (r := redirects.get(c.call_id))]
+        interventions += [intervention(state, b.mechanism, "blocked", b.summary, tool=c.name, args=c.args)
+                          for c in gated if (b := blocks.get(c.call_id))]
         thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
         needs_confirmation = [c for c in gated if c.call_id not in blocks and _confirmable(c, reliability, workflow)
                               and not _already_done(ledger, idempotency_key(thread_id, task["id"], c.name, c.args))]
@@ -218,6 +225,8 @@ def build_worker_graph(engine: Engine) -> Any:
                 outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
                                                            workflow, ledger, blocks.get(call.call_id),
                                                            confirmations.get(call.call_id))
+                if redirect := redirects.get(call.call_id):
+                    observation = f"{redirect.note}\n{observation}"
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
                                             status="error" if outcome in ("refused", "error", "invalid", "blocked")
                                             else "success"))

@@ -209,25 +209,29 @@ def test_a_reply_to_another_customer_than_the_requester_is_blocked_and_saved_for
         blocked["message"]
 
 
-def test_a_lookup_of_another_record_than_the_one_named_is_sent_to_the_named_one_first(desk, refunds_db, tmp_path):
+def test_a_lookup_of_another_record_than_the_one_named_runs_on_the_named_one_first(desk, refunds_db, tmp_path):
     """Measured on the embedded model: asked to refund P9999, the researcher checked the customer's P1001
-    and reported it eligible; the whole run went on about P1001."""
-    state, events, _ = run(
+    and reported it eligible; the whole run went on about P1001. Asked by Dan for Carla's P3001 and told (the call
+    blocked) to check P3001, it read its own P4001 six times in three attempts: the read now runs on P3001."""
+    state, events, models = run(
         desk, tmp_path, request=f"{ALICE}: please refund order P9999",
         orchestrator=[LOOKUP_THEN_REFUND],
         worker=[call("check_refund_policy", when="(t1)", purchase_id="P1001"),
-                call("check_refund_policy", when="call check_refund_policy with purchase_id='P9999'",
-                     purchase_id="P9999"),
                 call("check_refund_policy", when="no purchase with id 'P9999'", purchase_id="P1001"),
                 say("No purchase P9999 exists; Alice's P1001 is a different order.", when='"eligible": true'),
                 call("check_refund_policy", when="(t2)", purchase_id="P9999"),
                 say("No refund: there is no purchase P9999.", when="(t2)")],
         evaluator=passes(2))
     assert refunds_for(refunds_db) == [] and state["status"] == "completed"
-    [blocked] = interventions(events, "look_before_act")
-    assert blocked["tool"] == "check_refund_policy" and "'P1001' instead of the requested P9999" in blocked["message"]
+    [redirected] = interventions(events, "look_before_act")
+    assert redirected["action"] == "redirected" and redirected["tool"] == "check_refund_policy"
+    assert redirected["args"] == {"purchase_id": "P9999"}
+    assert "with purchase_id 'P9999', which the request names, instead of 'P1001'" in redirected["message"]
     t1 = state["tasks"]["t1"]["actions"]
-    assert [a["outcome"] for a in t1] == ["blocked", "error", "executed"]  # once P9999 was looked up, others may be
+    assert [(a["args"]["purchase_id"], a["outcome"]) for a in t1] == [("P9999", "error"), ("P1001", "executed")], \
+        "the named record first; once it was looked up (not found), others may be read"
+    seen = next(c.prompt for c in models["worker"].calls if "no purchase with id 'P9999'" in c.prompt)
+    assert "Ran check_refund_policy with purchase_id='P9999' instead of 'P1001': the request names P9999" in seen
 
 
 def test_a_write_without_a_lookup_is_sent_to_read_first(desk, refunds_db, tmp_path):
