@@ -112,6 +112,10 @@ NAMED_RECORD_FIRST = ("Ran {tool} with {argument}={first!r} instead of {value!r}
                       "record is read first. If it is not found, say so in your final answer; never use another record "
                       "instead. Its result:")
 """The note before the result of a read that ran on the record the request names instead of the one asked for."""
+ALREADY_DONE = ("Already done in this task, so it was not done again (nobody was asked again either). Do not repeat "
+                "it: go on with what is left, or give your final answer. Its result:")
+"""Before the result of a write this task had already made, replayed from the ledger. Measured: after paging the
+on-call engineer (approved), the notifier sent the same page 3 more times, each asking the reviewer again."""
 NO_READ_TOOL = "You have no tool that can look it up; it must come from the request or the earlier tasks' tool results."
 
 NOT_ASKED_OBSERVATION = ("Not run: the request does not ask for what {tool} does, so nothing is changed. Do not "

@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from taskwarden.agents.prompts import (
+    ALREADY_DONE,
     CONFIRM_REQUEST,
     DEPENDENCIES_SECTION,
     EARLIER_TOOL_RESULTS_SECTION,
@@ -211,10 +212,13 @@ def build_worker_graph(engine: Engine) -> Any:
         interventions += [intervention(state, b.mechanism, "blocked", b.summary, tool=c.name, args=c.args)
                           for c in gated if (b := blocks.get(c.call_id))]
         thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
-        needs_confirmation = [c for c in gated if c.call_id not in blocks and _confirmable(c, reliability, workflow)
-                              and not _already_done(ledger, idempotency_key(thread_id, task["id"], c.name, c.args))]
+        done = {c.call_id for c in gated if c.spec is not None and c.spec.has_side_effects
+                and _already_done(ledger, idempotency_key(thread_id, task["id"], c.name, c.args))}
+        # a call this task already made is replayed from the ledger, not made again: nobody is asked twice
+        needs_confirmation = [c for c in gated if c.call_id not in blocks and c.call_id not in done
+                              and _confirmable(c, reliability, workflow)]
         confirmations = _ask_confirmations(needs_confirmation, task)
-        decisions = _ask_approvals([c for c in gated if c.call_id not in blocks
+        decisions = _ask_approvals([c for c in gated if c.call_id not in blocks and c.call_id not in done
                                     and confirmations.get(c.call_id, {}).get("confirmed", True)], task)
         messages, actions = [], []
         update: dict[str, Any] = {"worker_messages": messages, "actions": actions, "interventions": interventions,
@@ -224,7 +228,7 @@ def build_worker_graph(engine: Engine) -> Any:
             for call in gated:
                 outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
                                                            workflow, ledger, blocks.get(call.call_id),
-                                                           confirmations.get(call.call_id))
+                                                           confirmations.get(call.call_id), call.call_id in done)
                 if redirect := redirects.get(call.call_id):
                     observation = f"{redirect.note}\n{observation}"
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
@@ -424,8 +428,10 @@ def approval_records(gated: list[GatedCall], decisions: dict[str, dict[str, Any]
 
 def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thread_id: str,
              workflow: Workflow, ledger: Ledger, block: Block | None = None,
-             confirmation: dict[str, Any] | None = None) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
+             confirmation: dict[str, Any] | None = None,
+             done: bool = False) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
     """Apply the gate's outcome, the reliability checks and any human decision; run the call if it may run.
+    A call this task already made (`done`) is replayed from the ledger, with no approval asked again.
 
     Returns (outcome, observation, arguments, the execution if the tool ran)."""
     if block is not None:
@@ -438,7 +444,7 @@ def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thr
     if call.decision.outcome == "forbid":
         return "refused", f"Refused by policy: {call.decision.reason}. Do not retry this call.", call.args, None
     args, note = call.args, ""
-    if call.decision.outcome == "require_approval":
+    if call.decision.outcome == "require_approval" and not done:
         assert decision is not None
         if decision["type"] in ("reject", "response"):
             said = decision.get("message") or "no reason given"
@@ -454,6 +460,8 @@ def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thr
             note = " (arguments edited by a human reviewer)"
     key = idempotency_key(thread_id, task_id, call.name, args)
     ran = execute(call.spec, args, key, ledger)
+    if done and ran.outcome == "replayed":
+        return ran.outcome, f"{ALREADY_DONE}\n{ran.observation}", args, ran
     return ran.outcome, ran.observation + note, args, ran
 
 

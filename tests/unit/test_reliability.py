@@ -209,6 +209,27 @@ def test_a_reply_to_another_customer_than_the_requester_is_blocked_and_saved_for
         blocked["message"]
 
 
+def test_a_write_repeated_after_its_approval_is_replayed_without_asking_again(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: after paging the on-call engineer (approved), the notifier sent the same
+    page 3 more times, each asking the reviewer again, until the reviewer's limit rejected the run."""
+    refund_call = {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged", "customer_email": ALICE}
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: please refund my standing desk, order P1002, it arrived damaged",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("lookup_customer", when="(t1)", email=ALICE),
+                call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                say("C001; P1002 is eligible.", when="(t1)"),
+                call("issue_refund", when="(t2)", **refund_call),
+                call("issue_refund", when='"refund_id": "R1002"', **refund_call),
+                say("Refund R1002 issued for $249.", when="Already done in this task")],
+        evaluator=passes(2), resume=[{"decisions": [{"type": "approve"}]}])
+    assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1002"]
+    assert [r["kind"] for r in state["reviews"]] == ["tool_approval"], "asked once, not again for the repeat"
+    assert [a["outcome"] for a in state["tasks"]["t2"]["actions"]] == ["executed", "replayed"]
+    repeat = models["worker"].calls[-1].prompt
+    assert "Already done in this task, so it was not done again (nobody was asked again either)" in repeat
+
+
 def test_a_lookup_of_another_record_than_the_one_named_runs_on_the_named_one_first(desk, refunds_db, tmp_path):
     """Measured on the embedded model: asked to refund P9999, the researcher checked the customer's P1001
     and reported it eligible; the whole run went on about P1001. Asked by Dan for Carla's P3001 and told (the call
