@@ -52,6 +52,10 @@ def watch(tmp_path):
     return workflow, {spec.name: spec.tool for spec in workflow.tools}, tmp_path / "vulnwatch"
 
 
+def workflow_outbox(workflow):
+    return workflow.registry.get("send_message").verify.__self__.outbox
+
+
 def invoke(tools, name, **args):
     return json.loads(tools[name].invoke(args))
 
@@ -302,10 +306,29 @@ def test_notification_plan_lists_what_is_still_to_send(watch):
         ("@platform-oncall", ["CVE-2026-0001"], True)]
     tools["send_message"].invoke({"channel": "#security", "text": f"Report {LAST} is out."})
     with pytest.raises(ValueError, match="names the ISO week"):  # it could not be told apart from a pending one
-        tools["send_message"].invoke({"channel": "#web-team", "text": "A message that names no week."})
+        tools["send_message"].invoke({"channel": "#data-team", "text": "A message that names no week."})
     result = invoke(tools, "notification_plan", week=LAST)
     assert result["already_sent"] == ["#security"]
     assert [n["channel"] for n in result["pending"]] == ["#platform-team", "#web-team", "@platform-oncall"]
+
+
+def test_a_notice_that_names_no_week_is_sent_naming_the_week_whose_report_has_it(watch):
+    """Measured: a reviewer rewrote a page as "Critical: CVE-2026-0001 (openssl) affects edge-proxy; upgrade to
+    3.0.14 today."; it was refused for naming no week, and the model resent it until the run was rejected."""
+    workflow, tools, _ = watch
+    page = {"channel": "@platform-oncall", "text": "Critical: CVE-2026-0001 (openssl) affects edge-proxy; upgrade to "
+                                                   "3.0.14 today."}
+    with pytest.raises(ValueError, match="names the ISO week"):
+        tools["send_message"].invoke(page)  # no saved report has a notice for it: nothing to name
+    tools["write_report"].invoke({"week": LAST, "markdown": GOOD_REPORT})
+    spec = workflow.registry.get("send_message")
+    assert spec.reconcile(page) is None
+    result = tools["send_message"].invoke(page)
+    assert spec.verify(page, result) is None and spec.reconcile(page) is not None, "the text as sent, with its week"
+    plan = invoke(tools, "notification_plan", week=LAST)
+    assert "@platform-oncall" in plan["already_sent"], "told apart from a pending one by the week it now names"
+    [sent] = [m for m in workflow_outbox(workflow).messages("message") if m.recipient == "@platform-oncall"]
+    assert sent.body == f"{page['text']} ({LAST})"
 
 
 def test_messages_go_only_to_security_and_owning_teams_and_pages_need_approval(watch):
@@ -583,7 +606,7 @@ def follow_the_rules(case: Case, workdir, today):
             if case.reviewer.decision not in ("approve", "edit"):
                 continue
             args.update(case.reviewer.args)
-        assert watch.verify_message(args, watch.outbox.send_message(**args)) is None
+        assert watch.verify_message(args, watch.send_message(**args)) is None, case.id  # the rules of the tool
     return "completed", reviewed, _added(before, observe())
 
 

@@ -201,6 +201,7 @@ class VulnWatch:
     ) -> str:
         """Post a notice about a week's report to a channel or a person that notification_plan lists as
         pending for that week. It cannot be unsent."""
+        text = self._naming_week(channel, text)
         week = WEEK.search(text)
         if not week:
             raise ValueError("not sent: a notice names the ISO week it is about (like 2026-W47), as "
@@ -211,9 +212,14 @@ class VulnWatch:
                                   f"{channel.strip()} (pending: {', '.join(pending) or 'none'}); send only what it lists")
         return self.outbox.send_message(channel, text)
 
+    def reconcile_message(self, args: dict[str, Any]) -> str | None:
+        """After a crash mid-send: the result if this message (as sent, naming its week) is in the outbox, else None."""
+        channel = str(args.get("channel", "")).strip()
+        return self.outbox.reconcile_message({**args, "text": self._naming_week(channel, str(args.get("text", "")))})
+
     def verify_message(self, args: dict[str, Any], result: str) -> str | None:
         """After a message: None when the outbox holds it, to that channel with that text; else what is wrong."""
-        if self.outbox.reconcile_message(args) is not None:
+        if self.reconcile_message(args) is not None:
             return None
         channel = str(args.get("channel", "")).strip()
         sent = [m for m in self.outbox.messages("message") if m.recipient == channel]
@@ -311,6 +317,21 @@ class VulnWatch:
                                   f"cover finished weeks, the latest being {week_of(today - timedelta(weeks=1))}")
         return iso
 
+    def _naming_week(self, channel: str, text: str) -> str:
+        """`text` as it is sent: naming the ISO week it is about, which is how a sent notice is told apart from a
+        pending one. A text that names none gets the latest week whose saved report has a notice for `channel`,
+        in brackets at its end; with no such week it is left as it is (and refused).
+
+        Measured: a reviewer rewrote a page as "Critical: CVE-2026-0001 (openssl) affects edge-proxy; upgrade to
+        3.0.14 today."; it was refused for naming no week, and the model resent it until the run was rejected."""
+        text = text.strip()
+        if WEEK.search(text):
+            return text
+        for path in sorted(self.reports_dir.glob("*.md"), reverse=True):
+            if WEEK.fullmatch(path.stem) and any(n.channel == channel.strip() for n in self._due(path.stem)):
+                return f"{text} ({path.stem})"
+        return text
+
     def _report_path(self, iso: str) -> Path:
         return self.reports_dir / f"{iso}.md"
 
@@ -344,7 +365,6 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
     both verified. No intent: every run is the weekly job. A message's channel must come from a tool result
     (notification_plan lists them): a recipient is an identifier, though its name does not say so. So must
     the week a report is announced for (the model otherwise copies a week from an example)."""
-    outbox = watch.outbox
     return [
         tool_spec(watch.read_feed, risk="read", scopes=("feed:read",)),
         tool_spec(watch.check_inventory, risk="read", scopes=("inventory:read",)),
@@ -356,6 +376,6 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
                   verify=watch.verify_report, grounding={"week": "observed"}),
         tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read"),
                   grounding={"week": "observed"}),
-        tool_spec(watch.send_message, risk="irreversible", scopes=("messages:send",), reconcile=outbox.reconcile_message,
+        tool_spec(watch.send_message, risk="irreversible", scopes=("messages:send",), reconcile=watch.reconcile_message,
                   verify=watch.verify_message, grounding={"channel": "observed"}),
     ]
