@@ -116,6 +116,8 @@ ALREADY_DONE = ("Already done in this task, so it was not done again (nobody was
                 "it: go on with what is left, or give your final answer. Its result:")
 """Before the result of a write this task had already made, replayed from the ledger. Measured: after paging the
 on-call engineer (approved), the notifier sent the same page 3 more times, each asking the reviewer again."""
+EDITED_NOTE = " (arguments edited by a human reviewer)"
+"""After the result of a call that ran with a reviewer's edited arguments."""
 NO_READ_TOOL = "You have no tool that can look it up; it must come from the request or the earlier tasks' tool results."
 
 NOT_ASKED_OBSERVATION = ("Not run: the request does not ask for what {tool} does, so nothing is changed. Do not "

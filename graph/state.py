@@ -31,6 +31,8 @@ class ActionRecord(TypedDict):
     """The error of each failed attempt, oldest first."""
     observation: NotRequired[str]
     """What the tool returned (calls that ran): evidence that later calls' arguments can be traced to."""
+    proposed: NotRequired[dict[str, Any]]
+    """The arguments the model proposed, when a reviewer edited them (`args` are what ran)."""
 
 
 class TaskRecord(TypedDict):

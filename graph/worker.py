@@ -23,6 +23,7 @@ from taskwarden.agents.prompts import (
     CONFIRM_REQUEST,
     DEPENDENCIES_SECTION,
     EARLIER_TOOL_RESULTS_SECTION,
+    EDITED_NOTE,
     FEEDBACK_SECTION,
     GROUNDING_REMINDER,
     INCOMPLETE_ANSWER_REMINDER,
@@ -50,6 +51,7 @@ from taskwarden.graph.workflow import Workflow
 from taskwarden.tools.executor import (
     GatedCall,
     ToolExecution,
+    call_key,
     execute,
     format_args,
     gate_call,
@@ -212,8 +214,9 @@ def build_worker_graph(engine: Engine) -> Any:
         interventions += [intervention(state, b.mechanism, "blocked", b.summary, tool=c.name, args=c.args)
                           for c in gated if (b := blocks.get(c.call_id))]
         thread_id = str(config.get("configurable", {}).get("thread_id", "no-thread"))
-        done = {c.call_id for c in gated if c.spec is not None and c.spec.has_side_effects
-                and _already_done(ledger, idempotency_key(thread_id, task["id"], c.name, c.args))}
+        earlier = [*task.get("actions", []), *state.get("actions", [])]
+        done = {c.call_id: args for c in gated
+                if (args := _made_before(c, earlier, ledger, thread_id, task["id"])) is not None}
         # a call this task already made is replayed from the ledger, not made again: nobody is asked twice
         needs_confirmation = [c for c in gated if c.call_id not in blocks and c.call_id not in done
                               and _confirmable(c, reliability, workflow)]
@@ -228,13 +231,14 @@ def build_worker_graph(engine: Engine) -> Any:
             for call in gated:
                 outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
                                                            workflow, ledger, blocks.get(call.call_id),
-                                                           confirmations.get(call.call_id), call.call_id in done)
+                                                           confirmations.get(call.call_id), done.get(call.call_id))
                 if redirect := redirects.get(call.call_id):
                     observation = f"{redirect.note}\n{observation}"
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
                                             status="error" if outcome in ("refused", "error", "invalid", "blocked")
                                             else "success"))
                 actions.append(ActionRecord(tool=call.name, args=args, outcome=outcome,
+                                            **({"proposed": call.args} if args != call.args else {}),
                                             summary=f"{call.name}({format_args(args)}) -> {outcome}: {observation[:300]}",
                                             **({"attempts": ran.attempts, "errors": list(ran.errors)} if ran else {}),
                                             **({"observation": observation} if outcome in ("executed", "replayed")
@@ -429,9 +433,10 @@ def approval_records(gated: list[GatedCall], decisions: dict[str, dict[str, Any]
 def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thread_id: str,
              workflow: Workflow, ledger: Ledger, block: Block | None = None,
              confirmation: dict[str, Any] | None = None,
-             done: bool = False) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
+             done: dict[str, Any] | None = None) -> tuple[str, str, dict[str, Any], ToolExecution | None]:
     """Apply the gate's outcome, the reliability checks and any human decision; run the call if it may run.
-    A call this task already made (`done`) is replayed from the ledger, with no approval asked again.
+    A call this task already made (`done`: the arguments it ran with, a reviewer's edit included) is replayed
+    from the ledger, with no approval asked again.
 
     Returns (outcome, observation, arguments, the execution if the tool ran)."""
     if block is not None:
@@ -443,8 +448,8 @@ def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thr
         return ("invalid" if call.spec else "refused"), call.refusal, call.args, None
     if call.decision.outcome == "forbid":
         return "refused", f"Refused by policy: {call.decision.reason}. Do not retry this call.", call.args, None
-    args, note = call.args, ""
-    if call.decision.outcome == "require_approval" and not done:
+    args, note = (call.args, "") if done is None else (done, "" if done == call.args else EDITED_NOTE)
+    if call.decision.outcome == "require_approval" and done is None:
         assert decision is not None
         if decision["type"] in ("reject", "response"):
             said = decision.get("message") or "no reason given"
@@ -457,11 +462,11 @@ def _resolve(call: GatedCall, decision: dict[str, Any] | None, task_id: str, thr
                         None)
             if workflow.gate.check(call.name, args).outcome == "forbid":
                 return "refused", "Refused by policy after the reviewer's edit.", args, None
-            note = " (arguments edited by a human reviewer)"
+            note = EDITED_NOTE
     key = idempotency_key(thread_id, task_id, call.name, args)
     ran = execute(call.spec, args, key, ledger)
-    if done and ran.outcome == "replayed":
-        return ran.outcome, f"{ALREADY_DONE}\n{ran.observation}", args, ran
+    if done is not None and ran.outcome == "replayed":
+        return ran.outcome, f"{ALREADY_DONE}\n{ran.observation}{note}", args, ran
     return ran.outcome, ran.observation + note, args, ran
 
 
@@ -491,6 +496,23 @@ def stalled(state: WorkerState, reason: str) -> dict[str, Any]:
 def _confirmable(call: GatedCall, reliability: Reliability, workflow: Workflow) -> bool:
     return (reliability.confirm_before_write and call.name in workflow.confirm and not call.refusal
             and call.decision.outcome != "forbid")
+
+
+def _made_before(call: GatedCall, earlier: list[ActionRecord], ledger: Ledger, thread_id: str,
+                 task_id: str) -> dict[str, Any] | None:
+    """The arguments a write this task already made ran with, when `call` repeats it (the same arguments, or the
+    ones a reviewer edited it from); None for a call not made yet, or a read."""
+    if call.spec is None or not call.spec.has_side_effects or call.refusal:
+        return None
+    if _already_done(ledger, idempotency_key(thread_id, task_id, call.name, call.args)):
+        return call.args
+    key = call_key(call.name, call.args)
+    for action in reversed(earlier):
+        proposed = action.get("proposed")
+        if proposed is not None and action["outcome"] in ("executed", "replayed") and \
+                call_key(action["tool"], proposed) == key:
+            return action["args"]
+    return None
 
 
 def _already_done(ledger: Ledger, key: str) -> bool:

@@ -230,6 +230,30 @@ def test_a_write_repeated_after_its_approval_is_replayed_without_asking_again(de
     assert "Already done in this task, so it was not done again (nobody was asked again either)" in repeat
 
 
+def test_a_call_repeated_as_the_model_proposed_it_after_a_reviewers_edit_replays_the_edited_one(desk, refunds_db,
+                                                                                                  tmp_path):
+    """Measured on the embedded model: a reviewer rewrote a page; the notifier then sent its own text again, which
+    asked the reviewer again each time until the reviewer's limit rejected the run."""
+    proposed = {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged", "customer_email": ALICE}
+    edit = {"type": "edit", "edited_action": {"name": "issue_refund", "args": {**proposed, "amount": 200.0}}}
+    state, _, models = run(
+        desk, tmp_path, request=f"{ALICE}: please refund my standing desk, order P1002, it arrived damaged",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[call("lookup_customer", when="(t1)", email=ALICE),
+                call("check_refund_policy", when="(t1)", purchase_id="P1002"),
+                say("C001; P1002 is eligible.", when="(t1)"),
+                call("issue_refund", when="(t2)", **proposed),
+                call("issue_refund", when='"amount": 200.0', **proposed),
+                say("Refund R1002 issued for $200.", when="Already done in this task")],
+        evaluator=passes(2), resume=[{"decisions": [edit]}])
+    assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1002"]
+    assert [r["kind"] for r in state["reviews"]] == ["tool_approval"], "the reviewer is asked once"
+    first, again = state["tasks"]["t2"]["actions"]
+    assert (first["outcome"], first["args"]["amount"], first["proposed"]["amount"]) == ("executed", 200.0, 249.0)
+    assert (again["outcome"], again["args"]["amount"]) == ("replayed", 200.0), "the edited call, not the proposed one"
+    assert "(arguments edited by a human reviewer)" in models["worker"].calls[-1].prompt
+
+
 def test_a_lookup_of_another_record_than_the_one_named_runs_on_the_named_one_first(desk, refunds_db, tmp_path):
     """Measured on the embedded model: asked to refund P9999, the researcher checked the customer's P1001
     and reported it eligible; the whole run went on about P1001. Asked by Dan for Carla's P3001 and told (the call
