@@ -1,8 +1,9 @@
 """Checks on a worker's tool call after the policy gate and before it runs (reliability mechanisms).
 
 Each returns a `Block` (the call is not executed; the model reads why and what to do instead) or
-None; `named_record_first` returns a `Redirect` (a read run on the record the request names instead). They are pure functions of the run's state, so they give the same answer when LangGraph
-re-runs the node on resume.
+None; `named_record_first` returns a `Redirect` (a read run on the record the request names instead).
+They are pure functions of the run's state, so they give the same answer when LangGraph re-runs the
+node on resume.
 """
 
 from __future__ import annotations

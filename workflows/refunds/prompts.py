@@ -43,8 +43,8 @@ UNSAID_UNBOUGHT = ("the saved reply does not say that the customer never bought 
 """The writer's done check's message when the requester asks to refund an item they never bought. Measured: the
 writer answered "no purchases were made by this customer" to a customer with two purchases."""
 UNSTATED_POLICY = ("the request asks a question about refunds, and the saved reply does not answer it with the refund "
-                   "policy (and where each purchase it asks about stands). Save one reply that contains this sentence word for word, and the rest of the outcome "
-                   "after it: \"{sentence}\"")
+                   "policy (and where each purchase it asks about stands). Save one reply that contains this sentence "
+                   "word for word, and the rest of the outcome after it: \"{sentence}\"")
 """The writer's done check's message when the requester only asks about the policy. Measured: asked whether big
 refunds need approval, the writer saved a denial of an old purchase that nobody asked to refund."""
 NO_SUCH_PURCHASE_SENTENCE = "We could not find a {item} among your purchases ({owned}), so no refund was issued."
