@@ -209,20 +209,27 @@ def test_a_reply_to_another_customer_than_the_requester_is_blocked_and_saved_for
         blocked["message"]
 
 
+DESK_REFUND = {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged", "customer_email": ALICE}
+
+
+def _refund_made_twice(desk, tmp_path, decision, *, after):
+    """The refunder proposes the same $249 refund of P1002 twice: the reviewer answers the first with `decision`,
+    and the second comes once the model has read `after` (the first's result)."""
+    state, _, models = run(
+        desk, tmp_path, request=f"{ALICE}: please refund my standing desk, order P1002, it arrived damaged",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[*research(),
+                call("issue_refund", when="(t2)", **DESK_REFUND),
+                call("issue_refund", when=after, **DESK_REFUND),
+                say("Refund R1002 issued.", when="Already done in this task")],
+        evaluator=passes(2), resume=[{"decisions": [decision]}])
+    return state, models
+
+
 def test_a_write_repeated_after_its_approval_is_replayed_without_asking_again(desk, refunds_db, tmp_path):
     """Measured on the embedded model: after paging the on-call engineer (approved), the notifier sent the same
     page 3 more times, each asking the reviewer again, until the reviewer's limit rejected the run."""
-    refund_call = {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged", "customer_email": ALICE}
-    state, events, models = run(
-        desk, tmp_path, request=f"{ALICE}: please refund my standing desk, order P1002, it arrived damaged",
-        orchestrator=[LOOKUP_THEN_REFUND],
-        worker=[call("lookup_customer", when="(t1)", email=ALICE),
-                call("check_refund_policy", when="(t1)", purchase_id="P1002"),
-                say("C001; P1002 is eligible.", when="(t1)"),
-                call("issue_refund", when="(t2)", **refund_call),
-                call("issue_refund", when='"refund_id": "R1002"', **refund_call),
-                say("Refund R1002 issued for $249.", when="Already done in this task")],
-        evaluator=passes(2), resume=[{"decisions": [{"type": "approve"}]}])
+    state, models = _refund_made_twice(desk, tmp_path, {"type": "approve"}, after='"refund_id": "R1002"')
     assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1002"]
     assert [r["kind"] for r in state["reviews"]] == ["tool_approval"], "asked once, not again for the repeat"
     assert [a["outcome"] for a in state["tasks"]["t2"]["actions"]] == ["executed", "replayed"]
@@ -234,18 +241,8 @@ def test_a_call_repeated_as_the_model_proposed_it_after_a_reviewers_edit_replays
                                                                                                   tmp_path):
     """Measured on the embedded model: a reviewer rewrote a page; the notifier then sent its own text again, which
     asked the reviewer again each time until the reviewer's limit rejected the run."""
-    proposed = {"purchase_id": "P1002", "amount": 249.0, "reason": "damaged", "customer_email": ALICE}
-    edit = {"type": "edit", "edited_action": {"name": "issue_refund", "args": {**proposed, "amount": 200.0}}}
-    state, _, models = run(
-        desk, tmp_path, request=f"{ALICE}: please refund my standing desk, order P1002, it arrived damaged",
-        orchestrator=[LOOKUP_THEN_REFUND],
-        worker=[call("lookup_customer", when="(t1)", email=ALICE),
-                call("check_refund_policy", when="(t1)", purchase_id="P1002"),
-                say("C001; P1002 is eligible.", when="(t1)"),
-                call("issue_refund", when="(t2)", **proposed),
-                call("issue_refund", when='"amount": 200.0', **proposed),
-                say("Refund R1002 issued for $200.", when="Already done in this task")],
-        evaluator=passes(2), resume=[{"decisions": [edit]}])
+    edit = {"type": "edit", "edited_action": {"name": "issue_refund", "args": {**DESK_REFUND, "amount": 200.0}}}
+    state, models = _refund_made_twice(desk, tmp_path, edit, after='"amount": 200.0')
     assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1002"]
     assert [r["kind"] for r in state["reviews"]] == ["tool_approval"], "the reviewer is asked once"
     first, again = state["tasks"]["t2"]["actions"]
