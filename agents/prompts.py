@@ -152,6 +152,9 @@ UNFINISHED_FEEDBACK = "Not finished yet (checked in the system): {problem}"
 UNFINISHED_REMINDER = ("Not finished yet (checked in the system): {problem}. Do that now with a tool call; answer "
                        "only when it is done.")
 
+STEP_LIMIT_DONE = ("Done: the task's step limit was reached after its work was done, and its check of the system "
+                   "finds nothing left undone. What was done:\n{done}")
+
 INCOMPLETE_ANSWER_FEEDBACK = "The answer is incomplete (checked against the system): {problem}"
 
 INCOMPLETE_ANSWER_REMINDER = ("Your answer is incomplete (checked against the system): {problem}. Reply again with "

@@ -33,6 +33,7 @@ from taskwarden.agents.prompts import (
     NON_ANSWER_REMINDER,
     PREVIOUS_ACTIONS_SECTION,
     STALLED_FEEDBACK,
+    STEP_LIMIT_DONE,
     UNCONFIRMED_OBSERVATION,
     UNFINISHED_REMINDER,
     WORKER_PROMPT,
@@ -122,17 +123,22 @@ def build_worker_graph(engine: Engine) -> Any:
         budgets = engine.budgets(context, state.get("budget_grants", 0))
         spent = add_usage(state["run_usage"], state.get("usage"))
         reason = budgets.exhausted_by(spent)
-        if reason is None and (state.get("usage") or {}).get("steps", 0) >= budgets.max_task_steps:
+        reliability = engine.reliability(context)
+        role = workflow.role(state["task"]["role"])
+        steps = (state.get("usage") or {}).get("steps", 0)
+        if reason is None and steps >= budgets.max_task_steps:
+            if (result := done_at_step_limit(role, state, reliability, workflow)) is not None:
+                return {"worker_messages": [AIMessage(content=result)], "interventions": [intervention(
+                    state, "verify_after_write", "finished", f"task step limit reached ({steps} model calls) after "
+                    "its work was done: nothing left undone (checked in the system), so the task ends with what "
+                    "it did instead of escalating", step=steps)]}
             reason = f"task step limit reached ({budgets.max_task_steps} model calls in one attempt)"
         if reason:
             return {"stop": {"kind": "budget", "reason": reason}}
         failures = failure_streak(state.get("actions", []))
         if len(failures) >= budgets.max_tool_failures:
             return {"stop": tool_failures_stop(failures)}
-        reliability = engine.reliability(context)
-        role = workflow.role(state["task"]["role"])
         nudge: list[HumanMessage] = []
-        steps = (state.get("usage") or {}).get("steps", 0)
         idle = steps - state.get("progress_step", 0)
         if reliability.loop_recovery and idle >= reliability.max_steps_without_progress:
             reason = f"{idle} model calls without a new tool result"
@@ -339,6 +345,33 @@ def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str 
         return role.done_check(actions, state["request"])
     except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
         return None
+
+
+def done_at_step_limit(role: Role, state: WorkerState, reliability: Reliability, workflow: Workflow) -> str | None:
+    """The task's result when it reaches its step limit with its work done, or None (it escalates for budget).
+    Done means: the role has a done check and it finds nothing undone, the task made a write, every required
+    tool ran, and the role's answer check (if any) accepts the result. Measured: after a page was declined,
+    the notifier replayed its sent notices until its 8 calls were spent, and the budget escalation was rejected
+    although every notice had gone out."""
+    if role.done_check is None or not reliability.verify_after_write or _missing_required_calls(role.must_call, state):
+        return None
+    actions = [dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]]
+    writes: dict[str, str] = {}  # each write once, as first made (its result), not as replayed
+    for action in actions:
+        if action["outcome"] in ("executed", "replayed") and (spec := workflow.registry.get(action["tool"])) \
+                and spec.has_side_effects:
+            writes.setdefault(action["summary"].split(" -> ", 1)[0], action["summary"])
+    if not writes:
+        return None
+    result = STEP_LIMIT_DONE.format(done="\n".join(f"- {summary}" for summary in writes.values()))
+    try:
+        if role.done_check(actions, state["request"]) is not None:
+            return None
+        if role.answer_check is not None and role.answer_check(result, actions, state["request"]) is not None:
+            return None
+    except Exception:  # noqa: BLE001 - a check that fails cannot vouch for the work: the task escalates
+        return None
+    return result
 
 
 def incomplete_answer(role: Role, state: WorkerState, answer: Any, reliability: Reliability) -> str | None:

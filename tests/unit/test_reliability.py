@@ -7,6 +7,7 @@ when nothing was asked, a write whose effect is not there, and a write the reque
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -493,6 +494,33 @@ def test_a_refunder_that_settles_one_of_two_asked_purchases_is_told_the_other_is
     assert refunds_for(refunds_db) == ["P4001", "P4002"] and state["status"] == "completed"
     [reminder] = [e for e in interventions(events, "verify_after_write") if e["action"] == "unfinished"]
     assert "P4002 (Ergonomic mouse, $100.00" in reminder["message"]
+
+
+@pytest.mark.parametrize("refunded", [True, False])
+def test_a_task_at_its_step_limit_with_nothing_undone_finishes_instead_of_escalating(desk, refunds_db, tmp_path,
+                                                                                     refunded):
+    """Measured on the embedded model (vulnwatch): after a page was declined, the notifier replayed its sent
+    notices until its 8 calls were spent, and the reviewer rejected the budget escalation. A task whose done
+    check still finds work undone escalates as before."""
+    desk.budgets = dataclasses.replace(desk.budgets, max_task_steps=3)
+    again = call("issue_refund", when="(t2)", **DESK_REFUND) if refunded else \
+        call("check_refund_policy", when="(t2)", purchase_id="P1002")
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: my standing desk P1002 arrived damaged, please refund it.",
+        orchestrator=[LOOKUP_THEN_REFUND], worker=[*research(), again, again, again],
+        evaluator=passes(2 if refunded else 1), resume=[{"decisions": [{"type": "approve"}]}] if refunded else ())
+    t2 = state["tasks"]["t2"]
+    assert refunds_for(refunds_db) == (["P1002"] if refunded else [])
+    if refunded:
+        assert t2["status"] == "passed" and state["status"] == "completed"
+        assert [a["outcome"] for a in t2["actions"]] == ["executed", "replayed", "replayed"]
+        assert t2["result"].startswith("Done: the task's step limit was reached after its work was done")
+        assert "issue_refund(purchase_id='P1002'" in t2["result"] and "R1002" in t2["result"]
+        [finished] = [e for e in interventions(events, "verify_after_write") if e["action"] == "finished"]
+        assert "task step limit reached (3 model calls) after its work was done" in finished["message"]
+    else:
+        assert t2["status"] == "escalated" and "task step limit reached (3" in t2["escalation"]["reason"]
+        assert not [e for e in interventions(events) if e["action"] == "finished"]
 
 
 def test_a_writer_that_denies_a_refund_that_was_made_is_told_to_give_it(desk, refunds_db, tmp_path):
