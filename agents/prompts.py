@@ -152,8 +152,14 @@ UNFINISHED_FEEDBACK = "Not finished yet (checked in the system): {problem}"
 UNFINISHED_REMINDER = ("Not finished yet (checked in the system): {problem}. Do that now with a tool call; answer "
                        "only when it is done.")
 
-STEP_LIMIT_DONE = ("Done: the task's step limit was reached after its work was done, and its check of the system "
-                   "finds nothing left undone. What was done:\n{done}")
+WORK_DONE_RESULT = ("Done: {why} after the task's work was done, and its check of the system finds nothing left "
+                    "undone. What was done:\n{done}")
+"""The result of a task that would escalate (step limit) or start over (stalled) although its done check finds
+nothing undone."""
+
+DECLINED_BEFORE_OBSERVATION = ("Not run: a human reviewer already declined this exact call in this task ({reason}), "
+                               "and is not asked again. It is settled as declined: do not retry it. Go on with what "
+                               "is left, or give your final answer saying it was declined.")
 
 INCOMPLETE_ANSWER_FEEDBACK = "The answer is incomplete (checked against the system): {problem}"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskwarden.agents.prompts import (
+    DECLINED_BEFORE_OBSERVATION,
     FIND_WITH,
     NAMED_RECORD_FIRST,
     NO_READ_TOOL,
@@ -42,13 +43,15 @@ class Block:
 
 
 def check_call(call: GatedCall, *, role: Role, registry: ToolRegistry, reliability: Reliability, request: str,
-               evidence: Evidence, attempt_actions: list[ActionRecord]) -> Block | None:
-    """The first reliability check the call fails, in order: repeated failure, not asked, ungrounded, disagreeing
-    with the request."""
+               evidence: Evidence, attempt_actions: list[ActionRecord],
+               earlier_actions: list[ActionRecord] | None = None) -> Block | None:
+    """The first reliability check the call fails, in order: declined before, repeated failure, not asked,
+    ungrounded, disagreeing with the request. `earlier_actions` are the task's earlier attempts'."""
     if call.refusal or call.spec is None or call.decision.outcome == "forbid":
         return None  # refused anyway, by grant, schema or policy
     if reliability.loop_recovery:
-        block = repeated_failure(call, attempt_actions, role)
+        block = declined_before(call, [*(earlier_actions or []), *attempt_actions]) or \
+            repeated_failure(call, attempt_actions, role)
         if block:
             return block
     if not call.spec.has_side_effects:
@@ -130,6 +133,22 @@ def asked_for(spec: ToolSpec, request: str) -> bool:
     """Whether the request asks for the tool's declared intent (always, when it declares none): a mention in a
     question or after a "don't" is not an ask (`graph/asks.py`)."""
     return spec.intent is None or asks_for(spec.intent, request)
+
+
+def declined_before(call: GatedCall, task_actions: list[ActionRecord]) -> Block | None:
+    """A write identical (tool and arguments) to one a human reviewer rejected in this task, in any attempt: the
+    reviewer is not asked again. Measured: the notifier re-proposed a page the reviewer had declined in each
+    new attempt, and the reviewer was asked 4 times until their limit rejected the run."""
+    assert call.spec is not None
+    if not call.spec.has_side_effects:
+        return None
+    key = call_key(call.name, call.args)
+    for action in reversed(task_actions):
+        if action["outcome"] == "rejected" and call_key(action["tool"], action["args"]) == key:
+            reason = action["summary"].split(" -> rejected: ", 1)[-1][:300]
+            return Block("loop_recovery", DECLINED_BEFORE_OBSERVATION.format(reason=reason),
+                         f"blocked a repeat of a call a reviewer declined: {call.name}({format_args(call.args)})")
+    return None
 
 
 def repeated_failure(call: GatedCall, attempt_actions: list[ActionRecord], role: Role) -> Block | None:

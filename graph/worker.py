@@ -33,9 +33,9 @@ from taskwarden.agents.prompts import (
     NON_ANSWER_REMINDER,
     PREVIOUS_ACTIONS_SECTION,
     STALLED_FEEDBACK,
-    STEP_LIMIT_DONE,
     UNCONFIRMED_OBSERVATION,
     UNFINISHED_REMINDER,
+    WORK_DONE_RESULT,
     WORKER_PROMPT,
     WORKER_REQUEST,
 )
@@ -127,11 +127,11 @@ def build_worker_graph(engine: Engine) -> Any:
         role = workflow.role(state["task"]["role"])
         steps = (state.get("usage") or {}).get("steps", 0)
         if reason is None and steps >= budgets.max_task_steps:
-            if (result := done_at_step_limit(role, state, reliability, workflow)) is not None:
+            why = f"the task step limit was reached ({steps} model calls)"
+            if (result := result_when_done(role, state, reliability, workflow, why)) is not None:
                 return {"worker_messages": [AIMessage(content=result)], "interventions": [intervention(
-                    state, "verify_after_write", "finished", f"task step limit reached ({steps} model calls) after "
-                    "its work was done: nothing left undone (checked in the system), so the task ends with what "
-                    "it did instead of escalating", step=steps)]}
+                    state, "verify_after_write", "finished", f"{why} after its work was done: nothing left undone "
+                    "(checked in the system), so the task ends with what it did instead of escalating", step=steps)]}
             reason = f"task step limit reached ({budgets.max_task_steps} model calls in one attempt)"
         if reason:
             return {"stop": {"kind": "budget", "reason": reason}}
@@ -214,7 +214,8 @@ def build_worker_graph(engine: Engine) -> Any:
         blocks = {call.call_id: block for call in gated
                   if (block := check_call(call, role=role, registry=workflow.registry, reliability=reliability,
                                           request=evidence.request, evidence=evidence,
-                                          attempt_actions=state.get("actions", [])))}
+                                          attempt_actions=state.get("actions", []),
+                                          earlier_actions=task.get("actions", [])))}
         interventions = [intervention(state, "look_before_act", "redirected", r.summary, tool=c.name, args=c.args)
                          for c in gated if (r := redirects.get(c.call_id))]
         interventions += [intervention(state, b.mechanism, "blocked", b.summary, tool=c.name, args=c.args)
@@ -266,7 +267,15 @@ def build_worker_graph(engine: Engine) -> Any:
         stop = state.get("stop")
         last = state.get("worker_messages", [])[-1:] or [None]
         max_revisions = engine.budgets(context_of(runtime), state.get("budget_grants", 0)).max_revisions
-        if stop and stop.get("kind") == "stalled" and task["attempts"] <= max_revisions:
+        why = f"the model stalled ({stop['reason']})" if stop and stop.get("kind") == "stalled" else ""
+        result = why and result_when_done(workflow.role(task["role"]), state, engine.reliability(context_of(runtime)),
+                                          workflow, why)
+        if result:  # its work is done: it ends with what it did instead of starting over or escalating
+            emit("intervention", task_id=task["id"], mechanism="verify_after_write", action="finished",
+                 message=f"{why} after its work was done: nothing left undone (checked in the system), so the task "
+                         "ends with what it did")
+            task.update(status="done", actions=actions, result=result, escalation=None)
+        elif stop and stop.get("kind") == "stalled" and task["attempts"] <= max_revisions:
             # re-plan the task: a fresh attempt that is told how this one stalled
             task.update(status="revise", actions=actions, escalation=None,
                         feedback=[*task["feedback"], STALLED_FEEDBACK.format(reason=stop["reason"])])
@@ -347,12 +356,13 @@ def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str 
         return None
 
 
-def done_at_step_limit(role: Role, state: WorkerState, reliability: Reliability, workflow: Workflow) -> str | None:
-    """The task's result when it reaches its step limit with its work done, or None (it escalates for budget).
-    Done means: the role has a done check and it finds nothing undone, the task made a write, every required
-    tool ran, and the role's answer check (if any) accepts the result. Measured: after a page was declined,
-    the notifier replayed its sent notices until its 8 calls were spent, and the budget escalation was rejected
-    although every notice had gone out."""
+def result_when_done(role: Role, state: WorkerState, reliability: Reliability, workflow: Workflow,
+                     why: str) -> str | None:
+    """The task's result when its attempt ends without an answer (`why`: the step limit, a stall) but its work is
+    done, or None (it escalates or starts over as before). Done means: the role has a done check and it finds
+    nothing undone, the task made a write, every required tool ran, and the role's answer check (if any) accepts
+    the result. Measured: after a page was declined, the notifier replayed its sent notices until its 8 calls
+    were spent, and the budget escalation was rejected although every notice had gone out."""
     if role.done_check is None or not reliability.verify_after_write or _missing_required_calls(role.must_call, state):
         return None
     actions = [dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]]
@@ -363,7 +373,7 @@ def done_at_step_limit(role: Role, state: WorkerState, reliability: Reliability,
             writes.setdefault(action["summary"].split(" -> ", 1)[0], action["summary"])
     if not writes:
         return None
-    result = STEP_LIMIT_DONE.format(done="\n".join(f"- {summary}" for summary in writes.values()))
+    result = WORK_DONE_RESULT.format(why=why, done="\n".join(f"- {summary}" for summary in writes.values()))
     try:
         if role.done_check(actions, state["request"]) is not None:
             return None

@@ -19,7 +19,7 @@ from taskwarden.graph import build_workflow
 from taskwarden.graph.context import Context
 from taskwarden.graph.reliability import MECHANISMS, Reliability
 from taskwarden.graph.workflow import Workflow
-from taskwarden.testing import ScriptedChatModel, call, say
+from taskwarden.testing import ScriptedChatModel, call, say, structured
 from taskwarden.tools.grounding import (
     Evidence,
     check_grounding,
@@ -31,6 +31,7 @@ from taskwarden.tools.grounding import (
 )
 from taskwarden.tools.ledger import Ledger
 from taskwarden.tools.registry import Role, tool_spec
+from taskwarden.workflows.refunds.prompts import REFUNDER_CRITERIA
 from taskwarden.workflows.refunds.workflow import refund_desk
 
 CFG = {"configurable": {"thread_id": "rel-1"}}
@@ -514,13 +515,50 @@ def test_a_task_at_its_step_limit_with_nothing_undone_finishes_instead_of_escala
     if refunded:
         assert t2["status"] == "passed" and state["status"] == "completed"
         assert [a["outcome"] for a in t2["actions"]] == ["executed", "replayed", "replayed"]
-        assert t2["result"].startswith("Done: the task's step limit was reached after its work was done")
+        assert t2["result"].startswith("Done: the task step limit was reached (3 model calls) after the task's work")
         assert "issue_refund(purchase_id='P1002'" in t2["result"] and "R1002" in t2["result"]
         [finished] = [e for e in interventions(events, "verify_after_write") if e["action"] == "finished"]
-        assert "task step limit reached (3 model calls) after its work was done" in finished["message"]
+        assert "task step limit was reached (3 model calls) after its work was done" in finished["message"]
     else:
         assert t2["status"] == "escalated" and "task step limit reached (3" in t2["escalation"]["reason"]
         assert not [e for e in interventions(events) if e["action"] == "finished"]
+
+
+def test_a_task_that_stalls_after_its_work_is_done_finishes_instead_of_starting_over(desk, refunds_db, tmp_path):
+    """Measured on the embedded model (vulnwatch): with every notice sent and the page declined, the notifier kept
+    re-proposing the page; each stall started the task over, until the escalation was rejected."""
+    bad = call("check_refund_policy", when="(t2)", purchase_id="1002")
+    state, events, _ = run(
+        desk, tmp_path, request=f"{ALICE}: my standing desk P1002 arrived damaged, please refund it.",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[*research(), call("issue_refund", when="(t2)", **DESK_REFUND), bad, bad, bad],
+        evaluator=passes(2), resume=[{"decisions": [{"type": "approve"}]}])
+    t2 = state["tasks"]["t2"]
+    assert state["status"] == "completed" and t2["attempts"] == 1 and refunds_for(refunds_db) == ["P1002"]
+    assert t2["result"].startswith("Done: the model stalled (it repeated a call that had already failed) after")
+    actions = [e["action"] for e in interventions(events) if e["action"] != "verified"]
+    assert actions == ["blocked", "blocked", "escalated", "finished"]
+
+
+def test_a_write_a_reviewer_declined_is_not_proposed_to_them_again_in_a_later_attempt(desk, refunds_db, tmp_path):
+    """Measured on the embedded model (vulnwatch): each new attempt of the notifier proposed the declined page
+    again, and the reviewer was asked 4 times until their limit rejected the run."""
+    refund_it = call("issue_refund", when="(t2)", **DESK_REFUND)
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: my standing desk P1002 arrived damaged, please refund it.",
+        orchestrator=[LOOKUP_THEN_REFUND],
+        worker=[*research(), refund_it, say("The refund was declined.", when="did not approve"),
+                refund_it, say("The refund of P1002 was declined by a reviewer.", when="already declined")],
+        evaluator=[*passes(1), structured({"unmet_criteria": [REFUNDER_CRITERIA[0]], "verdict": "revise"}), *passes(1)],
+        resume=[{"decisions": [{"type": "reject", "message": "Not without a photo."}]}])
+    t2 = state["tasks"]["t2"]
+    assert state["status"] == "completed" and refunds_for(refunds_db) == [] and t2["attempts"] == 2
+    assert [r["kind"] for r in state["reviews"]] == ["tool_approval"], "the reviewer was asked once"
+    assert [a["outcome"] for a in t2["actions"]] == ["rejected", "blocked"]
+    assert "already declined this exact call in this task (A human reviewer did not approve this call and says: " \
+           "Not without a photo." in models["worker"].calls[-1].prompt
+    [blocked] = interventions(events, "loop_recovery")
+    assert blocked["message"].startswith("blocked a repeat of a call a reviewer declined: issue_refund(")
 
 
 def test_a_writer_that_denies_a_refund_that_was_made_is_told_to_give_it(desk, refunds_db, tmp_path):
