@@ -443,6 +443,21 @@ def test_the_reporters_done_check_sends_back_a_report_refused_for_what_it_said(w
     assert check([]) is None  # an unreadable feed: no report can be saved
 
 
+def test_an_unreadable_feed_still_gives_the_week_and_the_alert_is_planned_for_it(watch):
+    """Measured on the embedded model: with only read_feed's error to go on, the reporter and notifier guessed
+    2026-W47 for last week (2026-W48); grounding blocked every call and the #security alert was never sent."""
+    workflow, tools, data = watch
+    (data / FEED_FILE).unlink()
+    result = json.loads(tools["read_feed"].invoke({"week": "last"}))
+    assert result["week"] == "2026-W46" and result["from"] == "2026-11-09" and result["to"] == "2026-11-15"
+    assert "does not exist" in result["feed_error"] and "advisories" not in result
+    assert "notification_plan with this week gives the alert" in result["note"]
+    plan = json.loads(tools["notification_plan"].invoke({"week": result["week"]}))
+    assert [n["channel"] for n in plan["pending"]] == ["#security"]
+    assert workflow.role("analyst").done_check([{"tool": "read_feed", "args": {"week": "last"},
+                                                 "outcome": "executed", "summary": ""}]) is None
+
+
 def test_the_reporter_reads_the_analysts_tool_results_not_only_its_answer(watch):
     from taskwarden.graph.worker import worker_request
 
@@ -579,11 +594,8 @@ def follow_the_rules(case: Case, workdir, today):
         return "failed", False, _added(before, observe())
     named = re.search(r"\d{4}-W\d{2}", case.request)
     week = resolve_week(named[0] if named else "this" if "this week" in case.request else "last", today)
-    try:
-        feed = json.loads(watch.read_feed(week))
-    except FeedError:
-        feed = None
-    if feed is not None:
+    feed = json.loads(watch.read_feed(week))
+    if "feed_error" not in feed:
         for entry in feed["advisories"]:
             watch.classify_risk(entry["id"])
         try:  # the draft, saved as it is: so every case's labels are met by draft_report's rendering
