@@ -130,8 +130,7 @@ def build_worker_graph(engine: Engine) -> Any:
             why = f"the task step limit was reached ({steps} model calls)"
             if (result := result_when_done(role, state, reliability, workflow, why)) is not None:
                 return {"worker_messages": [AIMessage(content=result)], "interventions": [intervention(
-                    state, "verify_after_write", "finished", f"{why} after its work was done: nothing left undone "
-                    "(checked in the system), so the task ends with what it did instead of escalating", step=steps)]}
+                    state, "verify_after_write", "finished", finished_message(why, "escalating"), step=steps)]}
             reason = f"task step limit reached ({budgets.max_task_steps} model calls in one attempt)"
         if reason:
             return {"stop": {"kind": "budget", "reason": reason}}
@@ -271,9 +270,7 @@ def build_worker_graph(engine: Engine) -> Any:
         result = why and result_when_done(workflow.role(task["role"]), state, engine.reliability(context_of(runtime)),
                                           workflow, why)
         if result:  # its work is done: it ends with what it did instead of starting over or escalating
-            emit("intervention", task_id=task["id"], mechanism="verify_after_write", action="finished",
-                 message=f"{why} after its work was done: nothing left undone (checked in the system), so the task "
-                         "ends with what it did")
+            intervention(state, "verify_after_write", "finished", finished_message(why, "starting over"))
             task.update(status="done", actions=actions, result=result, escalation=None)
         elif stop and stop.get("kind") == "stalled" and task["attempts"] <= max_revisions:
             # re-plan the task: a fresh attempt that is told how this one stalled
@@ -354,6 +351,12 @@ def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str 
         return role.done_check(actions, state["request"])
     except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
         return None
+
+
+def finished_message(why: str, instead: str) -> str:
+    """The `finished` intervention's message: why the attempt ended, and what the task does instead of `instead`."""
+    return (f"{why} after its work was done: nothing left undone (checked in the system), so the task ends with "
+            f"what it did instead of {instead}")
 
 
 def result_when_done(role: Role, state: WorkerState, reliability: Reliability, workflow: Workflow,
