@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from taskwarden.workflows.text import sentences
+
 INVOICE_NUMBER = re.compile(r"\bINV-\d{3,8}\b", re.IGNORECASE)
 PO_NUMBER = re.compile(r"\bPO-\d{3,8}\b", re.IGNORECASE)
 _MONEY = re.compile(r"(?:USD|US\$|\$)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
@@ -33,7 +35,6 @@ _INSTRUCTIONS = re.compile(
     r"ignore\s+(the|all|any|previous|your)|disregard|instead\s+of|pre-?approved|override|"
     r"do\s+not\s+(check|verify|flag|match|review))\b",
     re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
 
 
 def parse_invoice(text: str) -> dict[str, Any]:
@@ -61,8 +62,7 @@ def payment_instructions(text: str) -> list[str]:
 
     Payments go only to the vendor's account on file, so an invoice carrying such text is held
     for a human to check: it is how invoice fraud (and prompt injection) usually looks."""
-    sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
-    return [s for s in sentences if _INSTRUCTIONS.search(s)]
+    return [s for s in sentences(text) if _INSTRUCTIONS.search(s)]
 
 
 def parse_money(text: str) -> float | None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
+from taskwarden.workflows.text import sentences
+
 REFUND_ID = re.compile(r"\bR\d{3,}\b")
 """A refund id (ours look like R1002); longer ones too, since a model invents them (measured: R12345)."""
 PURCHASE_ID = re.compile(r"\bP\d{4}\b")
 """A purchase id (like P1001)."""
-_SENTENCE = re.compile(r"(?<=[.!?\n])\s+")
 _REFUND_WORD = re.compile(r"\b(refund\w*|reimburs\w*|money back|credited)\b", re.IGNORECASE)
 _AFFIRMATIVE = re.compile(
     r"\b(has been|have been|was|were|is being|is|are|will be|'s been)\s+(issued|processed|approved|initiated|"
@@ -49,19 +50,16 @@ refusal "a purchase is refunded only to the customer who made it" into a denial,
 
 def refund_claims(message: str) -> list[str]:
     """The sentences of `message` that say a refund was or will be made (in a clause that is not negated)."""
-    return [s for s in _sentences(message) if _claiming_clauses(s)]
+    return [s for s in sentences(message) if _claiming_clauses(s)]
 
 
 def claimed_purchase_ids(message: str) -> list[str]:
     """Purchase ids (like P1001) that a claiming clause of `message` names: the purchases it says were refunded.
 
     Measured: "We have refunded P1001 and P2001, totaling $158.00." after only P1001 was refunded."""
-    return list(dict.fromkeys(p for s in _sentences(message) for c in _claiming_clauses(s)
+    return list(dict.fromkeys(p for s in sentences(message) for c in _claiming_clauses(s)
                               for p in PURCHASE_ID.findall(c)))
 
-
-def _sentences(message: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(message) if s.strip()]
 
 
 def _claiming_clauses(sentence: str) -> list[str]:
