@@ -10,7 +10,9 @@ required)::
     roles:
       - {name: researcher, description: ..., tools: [lookup_customer], instructions: ...,
          criteria: [...], after: [...], must_call: [...], required: bool,
-         sees_tool_results: bool}
+         sees_tool_results: bool,
+         done_check: my_package.checks:unsent,       # (actions, request) -> what is left undone, or None
+         answer_check: {import: "my_package.checks:answer_check()", args: {...}}}   # (answer, actions, request)
     tools:                                   # import paths: "module:function" or "module:factory()"
       - my_package.tools:send_email          # a function (its docstring describes it), a tool or a ToolSpec
       - import: my_package.tools:crm_tools()  # a factory returning ToolSpec(s), called with `args`
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -84,18 +87,6 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RoleSpec(_Spec):
-    name: str
-    description: str
-    tools: list[str] = []
-    instructions: str = ""
-    criteria: list[str] = []
-    after: list[str] = []
-    must_call: list[str] = []
-    required: bool = False
-    sees_tool_results: bool = False
-
-
 def _check_intent(value: str | None) -> str | None:
     if value is not None:
         try:
@@ -117,12 +108,54 @@ class ToolSettings(_Spec):
     check_intent = field_validator("intent")(_check_intent)
 
 
-class ToolEntry(_Spec):
-    """One import: a function, a LangChain tool or a `ToolSpec`, or a factory (``()``) of those."""
+class _ImportEntry(_Spec):
+    """An import path, ``package.module:attr`` or ``./file.py:attr``; with ``()``, a factory called with `args`.
+    A bare string is the shorthand for ``{import: ...}``."""
 
     import_: str = Field(alias="import")
     args: dict[str, Any] = {}
     """Keyword arguments for a factory (``module:factory()``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"import": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> _ImportEntry:
+        match = _IMPORT.fullmatch(self.import_)
+        if not match:
+            raise ValueError(f"import {self.import_!r} must look like `package.module:function`, "
+                             "`package.module:factory()` or `./file.py:function`")
+        if self.args and not match["call"]:
+            raise ValueError("`args` are for factories: end the import with `()`")
+        return self
+
+
+class CheckEntry(_ImportEntry):
+    """A role's done or answer check in code (`taskwarden.tools.registry.Role.done_check`): a function, or a
+    factory (``()``) returning one, e.g. a method of the object that also gives the workflow's tools."""
+
+
+class RoleSpec(_Spec):
+    name: str
+    description: str
+    tools: list[str] = []
+    instructions: str = ""
+    criteria: list[str] = []
+    after: list[str] = []
+    must_call: list[str] = []
+    required: bool = False
+    sees_tool_results: bool = False
+    done_check: CheckEntry | None = None
+    """What a task of this role left undone, re-read from the system: called with (actions, request)."""
+    answer_check: CheckEntry | None = None
+    """What a task's answer still lacks: called with (answer, actions, request)."""
+
+
+class ToolEntry(_ImportEntry):
+    """One import: a function, a LangChain tool or a `ToolSpec`, or a factory (``()``) of those."""
+
     name: str | None = None
     """Tool name for a plain function (default: the function's name)."""
     risk: Risk | None = None
@@ -134,21 +167,6 @@ class ToolEntry(_Spec):
     overrides: dict[str, ToolSettings] = {}
 
     check_intent = field_validator("intent")(_check_intent)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        return {"import": value} if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _check(self) -> ToolEntry:
-        match = _IMPORT.fullmatch(self.import_)
-        if not match:
-            raise ValueError(f"import {self.import_!r} must look like `package.module:function`, "
-                             "`package.module:factory()` or `./file.py:function`")
-        if self.args and not match["call"]:
-            raise ValueError("`args` are for factories: end the import with `()`")
-        return self
 
 
 class KitEntry(BaseModel):
@@ -282,10 +300,21 @@ def load_workflow(path: str | Path) -> Workflow:
     if input_schema is not None:
         if not (isinstance(input_schema, type) and issubclass(input_schema, BaseModel)):
             raise fail("input_schema", f"{spec.input_schema} is not a Pydantic model class")
+    roles = []
+    for index, role in enumerate(spec.roles):
+        checks = {}
+        for key, arity in (("done_check", 2), ("answer_check", 3)):
+            entry = getattr(role, key)
+            if entry is not None:
+                try:
+                    checks[key] = _check_from(entry, base, arity)
+                except Exception as exc:
+                    raise fail(f"roles[{index}].{key} ({entry.import_})", _describe(exc)) from exc
+        roles.append(_role(role, **checks))
     try:
         return Workflow(
             name=spec.name, description=spec.description, instructions=spec.instructions,
-            roles=[_role(role) for role in spec.roles], tools=tools, policies=policies, budgets=budgets,
+            roles=roles, tools=tools, policies=policies, budgets=budgets,
             plan_hint=spec.plan_hint, models=dict(spec.models),
             answer_from=(spec.answer_from.tool, spec.answer_from.argument) if spec.answer_from else None,
             validate_request=validate_request, sample_requests=list(spec.sample_requests), redact=spec.redact,
@@ -318,10 +347,28 @@ def read_spec(path: Path) -> WorkflowSpec:
         raise WorkflowFileError(f"{path}: {problems}") from None
 
 
-def _role(role: RoleSpec) -> Role:
+def _role(role: RoleSpec, **checks: Callable[..., str | None]) -> Role:
     return Role(role.name, role.description, tuple(role.tools), instructions=role.instructions,
                 criteria=tuple(role.criteria), after=tuple(role.after), must_call=tuple(role.must_call),
-                required=role.required, sees_tool_results=role.sees_tool_results)
+                required=role.required, sees_tool_results=role.sees_tool_results, **checks)
+
+
+def _check_from(entry: CheckEntry, base: Path, arity: int) -> Callable[..., str | None]:
+    """The check an entry gives (a factory's result when it ends with ``()``), refused unless it can be
+    called with `arity` positional arguments, as the engine will call it."""
+    target = _import(entry.import_, base)
+    check = target(**entry.args) if entry.import_.endswith("()") else target
+    if not callable(check):
+        raise TypeError(f"expected a function, got a {type(check).__name__}")
+    try:
+        inspect.signature(check).bind(*range(arity))
+    except TypeError:
+        called = "(actions, request)" if arity == 2 else "(answer, actions, request)"
+        raise TypeError(f"{getattr(check, '__name__', check)!r} cannot be called as {called}: it takes "
+                        f"{inspect.signature(check)}") from None
+    except ValueError:  # no signature to read (a builtin): the engine's call will tell
+        pass
+    return check
 
 
 def _policies(spec: PoliciesSpec) -> list[PolicyRule]:

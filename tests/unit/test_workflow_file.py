@@ -56,6 +56,77 @@ def test_the_yaml_refund_desk_builds_the_same_workflow_as_the_python_one(home):
         assert from_yaml.gate.check(tool, args) == from_python.gate.check(tool, args), (tool, args)
     assert from_yaml.gate.check(*SAMPLE_CALLS[0]).outcome == "require_approval"
     assert from_yaml.gate.check(*SAMPLE_CALLS[1]).outcome == "allow"
+    # Role equality ignores the checks: they are the same desk methods, on the same database
+    for mine, theirs in zip(from_yaml.roles, from_python.roles, strict=True):
+        for check in ("done_check", "answer_check"):
+            yours, python = getattr(mine, check), getattr(theirs, check)
+            assert (yours is None) == (python is None), (mine.name, check)
+            if python is not None:
+                assert yours.__func__ is python.__func__ and yours.__self__.db_path == python.__self__.db_path
+
+
+def test_the_yaml_desks_done_check_finds_an_unrefunded_purchase(home):
+    refunder = next(role for role in load_workflow(EXAMPLE).roles if role.name == "refunder")
+    request = "alice@example.com: please refund order P1001, the headphones stopped working."
+    assert "P1001" in refunder.done_check([], request)
+    refunded = [{"tool": "issue_refund", "args": {"purchase_id": "P1001"}, "outcome": "executed", "observation": "R1"}]
+    assert refunder.done_check(refunded, request) is None
+
+
+CHECKS = '''
+def unsent(actions, request):
+    """Nothing sent yet: say so."""
+    return None if any(a["tool"] == "send" for a in actions) else "nothing was sent"
+
+def unnamed(answer, actions, request):
+    return None if "sent" in answer else "the answer does not say what was sent"
+
+def only_request(request):
+    return None
+
+def named(word):
+    return lambda answer, actions, request: None if word in answer else f"the answer does not say {word!r}"
+'''
+
+
+def test_roles_declare_done_and_answer_checks_from_a_file_or_a_factory(tmp_path):
+    write(tmp_path, CHECKS, "checks.py")
+    path = write(tmp_path, MINIMAL.replace(
+        "  - {name: doer, description: does it}\n",
+        "  - name: doer\n    description: does it\n    done_check: ./checks.py:unsent\n"
+        "    answer_check: {import: './checks.py:named()', args: {word: done}}\n"
+        "  - name: writer\n    description: writes\n    answer_check: ./checks.py:unnamed\n"))
+    doer, writer = load_workflow(path).roles
+    assert doer.done_check([], "go") == "nothing was sent"
+    assert doer.done_check([{"tool": "send", "args": {}, "outcome": "executed", "observation": ""}], "go") is None
+    assert doer.answer_check("all done", [], "go") is None
+    assert doer.answer_check("ok", [], "go") == "the answer does not say 'done'"
+    assert writer.done_check is None and writer.answer_check("all sent", [], "go") is None
+
+
+@pytest.mark.parametrize(("check", "problem"), [
+    ("done_check: ./checks.py:unnamed", "roles[0].done_check (./checks.py:unnamed): TypeError: 'unnamed' cannot be "
+     "called as (actions, request): it takes (answer, actions, request)"),
+    ("answer_check: ./checks.py:only_request",
+     "roles[0].answer_check (./checks.py:only_request): TypeError: 'only_request' cannot be called as "
+     "(answer, actions, request): it takes (request)"),
+    ("done_check: ./checks.py:nowhere", "roles[0].done_check (./checks.py:nowhere): AttributeError: ./checks.py has "
+     "no attribute 'nowhere'"),
+    ("done_check: {import: ./checks.py:unsent, args: {a: 1}}",
+     "roles[0].done_check: `args` are for factories: end the import with `()`"),
+    ("done_check: 'not an import'", "roles[0].done_check: import 'not an import' must look like"),
+    ("done_check: {import: 'taskwarden.workflows.refunds.workflow:refund_desk_check()', args: {check: unpaid}}",
+     "no refund desk check 'unpaid'; the checks are unchecked, unrefunded, unreported"),
+    ("done_check: {import: ./checks.py:unsent, colour: blue}", "roles[0].done_check.colour: unknown key (allowed: "
+     "import, args)"),
+])
+def test_a_check_that_cannot_be_called_as_the_engine_will_is_refused(tmp_path, home, check, problem):
+    write(tmp_path, CHECKS, "checks.py")
+    path = write(tmp_path, MINIMAL.replace("  - {name: doer, description: does it}\n",
+                                           f"  - name: doer\n    description: does it\n    {check}\n"))
+    with pytest.raises(WorkflowFileError) as caught:
+        load_workflow(path)
+    assert problem in str(caught.value)
 
 
 def test_get_workflow_takes_a_yaml_path(home):
@@ -138,7 +209,7 @@ def test_kits_by_name_get_their_options_with_paths_relative_to_the_file(tmp_path
     (lambda t: t + "colour: blue\n", "colour: unknown key (allowed: name, description, instructions, roles,"),
     (lambda t: t.replace("description: does it", "description: does it, tols: [x]"),
      "roles[0].tols: unknown key (allowed: name, description, tools, instructions, criteria, after, must_call, "
-     "required, sees_tool_results)"),
+     "required, sees_tool_results, done_check, answer_check)"),
     (lambda t: t.replace("instructions: Do the thing.\n", ""), "instructions: missing required key"),
     (lambda t: t.replace("description: does it", "description: does it, tools: lookup"),
      "roles[0].tools: Input should be a valid list"),

@@ -10,7 +10,7 @@ from taskwarden.graph.usage import Budgets
 from taskwarden.graph.workflow import Workflow
 from taskwarden.paths import data_home
 from taskwarden.tools.policy import require_approval
-from taskwarden.tools.registry import Role, ToolSpec
+from taskwarden.tools.registry import DoneCheck, Role, ToolSpec
 from taskwarden.workflows.refunds import prompts
 from taskwarden.workflows.refunds.db import seed
 from taskwarden.workflows.refunds.tools import APPROVAL_THRESHOLD_USD, RefundDesk, refund_tools
@@ -28,6 +28,19 @@ def reset_demo_data() -> Path:
 def refund_desk_tools(db_path: str | Path | None = None) -> list[ToolSpec]:
     """The refund desk's tools on its seeded database: the factory `workflows/examples/refunds.yaml` imports."""
     return refund_tools(RefundDesk(db_path=seed(Path(db_path) if db_path else default_db_path())))
+
+
+REFUND_DESK_CHECKS = ("unchecked", "unrefunded", "unreported")
+"""The refund desk's done checks (`RefundDesk` methods), by name."""
+
+
+def refund_desk_check(check: str, db_path: str | Path | None = None) -> DoneCheck:
+    """One of the desk's done checks (`REFUND_DESK_CHECKS`) on its seeded database: the factory
+    `workflows/examples/refunds.yaml` imports for its roles' ``done_check``. The checks re-read the
+    database, so they see what the tools of `refund_desk_tools` (on the same database) did."""
+    if check not in REFUND_DESK_CHECKS:
+        raise ValueError(f"no refund desk check {check!r}; the checks are {', '.join(REFUND_DESK_CHECKS)}")
+    return getattr(RefundDesk(db_path=seed(Path(db_path) if db_path else default_db_path())), check)
 
 
 def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today, *,
