@@ -133,7 +133,7 @@ def test_purchases_of_a_named_item_and_a_clear_no_when_the_customer_bought_none(
     assert [p["purchase_id"] for p in json.loads(desk.list_purchases("C003", item="the monitor"))] == ["P3002"]
     assert [p["purchase_id"] for p in json.loads(desk.list_purchases("C003", item="P3002"))] == ["P3002"], "an id names it"
     with pytest.raises(LookupError, match=r"customer C003 bought no 'standing desk' \(their purchases: Laptop stand, "
-                                          r"27-inch monitor\); do not refund another one"):
+                                          r"27-inch monitor\), so no other purchase is refunded in its place"):
         desk.list_purchases("C003", item="standing desk")
     everything = [p["purchase_id"] for p in json.loads(desk.list_purchases("C003"))]
     assert everything == ["P3001", "P3002"], "newest first"

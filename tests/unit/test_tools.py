@@ -130,7 +130,9 @@ def test_a_refund_goes_only_to_the_customer_who_asked(desk):
     """Measured on the embedded model: Alice asked for Bob's P2002 and got her own P1002 refunded."""
     with pytest.raises(PermissionError, match="P2002 is not on the account of alice@example.com") as refused:
         desk.issue_refund("P2002", 19.99, "wrong fit", ALICE)
-    assert "Do not refund another purchase instead" in str(refused.value)
+    # a fact the reply may quote, not an instruction to the model (measured: one was copied into a reply)
+    assert str(refused.value).endswith("and no other purchase is refunded in its place")
+    assert "do not" not in str(refused.value).lower() and "tell the customer" not in str(refused.value)
     with pytest.raises(LookupError, match="no customer with e-mail 'zoe@example.com'"):
         desk.issue_refund("P1001", 79.0, "broken", "zoe@example.com")
     with pytest.raises(LookupError, match="no customer with e-mail 'alice@example.org'"):

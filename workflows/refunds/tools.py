@@ -102,7 +102,8 @@ class RefundDesk:
             matching = [p for p in purchases if asked <= item_words(p["item"]) | {p["purchase_id"].lower()}]
             if not matching:
                 raise LookupError(f"customer {customer_id} bought no {item.strip()!r} (their purchases: "
-                                  f"{', '.join(p['item'] for p in purchases) or 'none'}); do not refund another one")
+                                  f"{', '.join(p['item'] for p in purchases) or 'none'}), so no other purchase is "
+                                  "refunded in its place")
             purchases = matching
         if _LATEST.search(item):
             purchases = purchases[:1]
@@ -415,9 +416,11 @@ class RefundDesk:
             raise LookupError(f"no customer with e-mail {email.strip()!r}: a refund needs the account of the customer "
                               "who asked; pass their e-mail address exactly as written in the request")
         if purchase["customer_id"] != customer["id"]:
+            # Worded so that a reply may quote it: measured, the writer copied an earlier wording's instruction to
+            # the model ("Do not refund another purchase instead") into the customer's reply.
             raise PermissionError(f"refused: purchase {purchase['id']} is not on the account of {email.strip()}, who "
-                                  "asked; a purchase is refunded only to the customer who made it. Do not refund "
-                                  "another purchase instead: tell the customer this order is not theirs")
+                                  "asked: a purchase is refunded only to the customer who made it, and no other "
+                                  "purchase is refunded in its place")
 
     def _purchase(self, purchase_id: str) -> dict[str, Any]:
         if not re.fullmatch(r"P\d{4}", purchase_id.strip()):
