@@ -223,8 +223,18 @@ def test_read_invoice_is_confined_to_the_inbox(desk, tmp_path):
     assert "INV-4444.txt" not in desk.list_inbox()
     with pytest.raises(FileNotFoundError, match="no file 'INV-9999.pdf' in the inbox; call list_inbox"):
         desk.read_invoice("INV-9999.pdf")
-    with pytest.raises(ValueError, match="INV-2047.pdf cannot be read"):
-        desk.read_invoice("INV-2047.pdf")
+
+
+def test_a_document_that_cannot_be_read_is_a_result_with_its_problem_and_what_to_do(desk):
+    """Measured: told only the error (a ValueError), the clerk read the damaged INV-3061.pdf again, with list_inbox
+    in between, until its attempts were spent; the run ended at a reviewer, who rejected it."""
+    found = json.loads(desk.read_invoice("INV-2047.pdf"))
+    assert found["readable"] is False and found["invoice_number"] == "INV-2047" and found["file"] == "INV-2047.pdf"
+    assert "INV-2047.pdf cannot be read" in found["problem"]
+    assert found["next_step"].startswith("do not read it again") and "match_invoice" in found["next_step"]
+    scanned = json.loads(desk.read_invoice("INV-2051"))
+    assert "no text layer" in scanned["problem"] and "text" not in scanned and "fields" not in scanned
+    assert json.loads(desk.match_invoice("INV-2047"))["decision"] == "flag", "the payer still flags it for a human"
 
 
 def test_read_invoice_returns_text_and_fields_also_without_extension(desk):
@@ -514,18 +524,40 @@ def test_the_payers_answer_must_name_the_invoice_it_handled(desk):
     request is not supported by the system. ... the exception was filed for review with ID 1." (no number)."""
     filed = {"tool": "flag_exception", "args": {"invoice_number": "inv-2046 ", "reason": "no PO"}, "outcome": "executed"}
     request = "Process the invoice INV-2046.md in the inbox"
-    lacking = desk.unnamed("The exception was filed for review with ID 1.", [filed], request)
+    lacking = desk.unstated("The exception was filed for review with ID 1.", [filed], request)
     assert lacking.startswith("the answer does not name invoice INV-2046 by its number")
     assert lacking.endswith('"INV-2046: neither paid nor flagged yet (the invoice names no PO number, so it cannot be '
                             'matched to a purchase order)."'), "what happened, read from the database, to copy"
     desk.flag_exception("INV-2046", "no PO number")
-    assert '"INV-2046: flagged as an exception and filed for review (no PO number)."' in desk.unnamed(
+    assert '"INV-2046: flagged as an exception and filed for review (no PO number)."' in desk.unstated(
         "Filed.", [filed], request)
     declined = {"tool": "flag_exception", "args": {"invoice_number": "INV-2043"}, "outcome": "rejected"}
-    assert '"INV-2043: not paid and not filed: a reviewer declined it."' in desk.unnamed("Done.", [declined], "x")
+    assert '"INV-2043: not paid and not filed: a reviewer declined it."' in desk.unstated("Done.", [declined], "x")
     paid = {"tool": "schedule_payment", "args": {"invoice_number": "INV-2041"}, "outcome": "executed"}
     desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
-    assert '"INV-2041: payment of $2,340.00 scheduled against PO-1001 on ' in desk.unnamed("Paid.", [paid], "x")
-    assert desk.unnamed("INV-2046 was filed for review: it names no PO.", [filed], request) is None
-    assert desk.unnamed("Nothing to do.", [], request), "no call: the invoice the request names"
-    assert desk.unnamed("Nothing to do.", [], "Process the invoice INV-9999.pdf in the inbox") is None, "not in the inbox"
+    assert '"INV-2041: payment of $2,340.00 scheduled against PO-1001 on ' in desk.unstated("Paid.", [paid], "x")
+    assert desk.unstated("INV-2046 was filed for review: it names no PO.", [filed], request) is None
+    assert desk.unstated("Nothing to do.", [], request), "no call: the invoice the request names"
+    assert desk.unstated("Nothing to do.", [], "Process the invoice INV-9999.pdf in the inbox") is None, "not in the inbox"
+
+
+def test_the_payers_answer_must_say_what_happened_to_the_invoice(desk):
+    """Measured: after INV-2051.pdf was filed as an exception, the payer answered "The invoice INV-2051.pdf could not
+    be read automatically. ... The customer should check the file and try again." (nothing about the exception)."""
+    filed = {"tool": "flag_exception", "args": {"invoice_number": "INV-2051"}, "outcome": "executed"}
+    request = "Handle the invoice INV-2051.pdf, please."
+    vague = "The invoice INV-2051.pdf could not be read automatically. The customer should check the file."
+    assert desk.unstated(vague, [filed], request) is None, "nothing on record yet: nothing to state"
+    desk.flag_exception("INV-2051", "the document cannot be read")
+    lacking = desk.unstated(vague, [filed], request)
+    assert lacking.startswith("the answer does not say what happened to invoice INV-2051")
+    assert lacking.endswith('"INV-2051: flagged as an exception and filed for review (the document cannot be read)."')
+    assert desk.unstated("INV-2051.pdf cannot be read, so it was flagged for a human.", [filed], request) is None
+    paid = {"tool": "schedule_payment", "args": {"invoice_number": "INV-2041"}, "outcome": "executed"}
+    desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
+    both = "INV-2041 matches PO-1001. INV-2051 was flagged for review."
+    assert "invoice INV-2041." in desk.unstated(both, [paid, filed], "x"), "each invoice in its own sentences"
+    assert desk.unstated("INV-2041 was paid. INV-2051 was flagged for review.", [paid, filed], "x") is None
+    declined = {"tool": "flag_exception", "args": {"invoice_number": "INV-2047"}, "outcome": "rejected"}
+    assert "a reviewer declined it" in desk.unstated("INV-2047 cannot be read.", [declined], "x")
+    assert desk.unstated("INV-2047 was not filed: the reviewer declined.", [declined], "x") is None

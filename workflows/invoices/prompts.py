@@ -18,11 +18,21 @@ CLERK_STEPS = """Steps: call read_invoice with the file named in the request (a 
 PAYER = "matches an invoice to its purchase order, then schedules the payment or flags the exception for review."
 PAYER_STEPS = """Call match_invoice with the invoice number. If its decision is pay, call schedule_payment with the invoice number, its PO number and the amount to pay, whatever the amount: the system itself asks a human to approve large payments. If its decision is flag, call flag_exception with the invoice number, the PO number if the invoice names one, and the problems it lists as the reason; do not call schedule_payment. If its decision is none (already paid or already flagged), call neither. After the tools reply, answer with the invoice number (like INV-2041) and what happened: the payment scheduled (invoice, PO and amount), or the exception flagged for review and why, or why nothing was done; if a reviewer did not approve, say so."""
 
+UNREADABLE_NEXT_STEP = ("do not read it again: it will not become readable. Answer with the invoice number (from the "
+                        "file name) and this problem; match_invoice flags the document for a human to read.")
+"""`read_invoice`'s next step for a document that cannot be read (damaged, scanned, of another type)."""
+
 UNNAMED_INVOICES = ("the answer does not name invoice {invoices} by its number. Answer with this, word for word, "
                     "and nothing else: \"{outcome}\"")
 """The payer's answer check's message, with what happened read from the database. Measured: "The invoice document
 named in the request is not supported by the system. ... the exception was filed for review with ID 1." (no invoice
 number); told only to answer again with the number, the payer gave the same answer 3 times."""
+
+UNSTATED_OUTCOMES = ("the answer does not say what happened to invoice {invoices}. Answer with this, word for word, "
+                     "and nothing else: \"{outcome}\"")
+"""The payer's answer check's message when the answer names the invoice but not its outcome. Measured: after
+INV-2051.pdf was filed as an exception, "The invoice INV-2051.pdf could not be read automatically. ... The customer
+should check the file and try again."."""
 
 SAMPLE_REQUESTS = [
     "Process the invoice INV-2041.pdf in the inbox",

@@ -24,7 +24,8 @@ from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.invoices.db import connect
 from taskwarden.workflows.invoices.documents import READABLE_SUFFIXES, read_document
 from taskwarden.workflows.invoices.fields import INVOICE_NUMBER, PO_NUMBER, parse_invoice, payment_instructions
-from taskwarden.workflows.invoices.prompts import UNNAMED_INVOICES
+from taskwarden.workflows.invoices.prompts import UNNAMED_INVOICES, UNREADABLE_NEXT_STEP, UNSTATED_OUTCOMES
+from taskwarden.workflows.text import sentences
 
 AMOUNT_TOLERANCE_USD = 0.01
 APPROVAL_THRESHOLD_USD = 10_000.0
@@ -32,6 +33,13 @@ MAX_TEXT_CHARS = 6000
 _INVOICE_CALLS = ("match_invoice", "schedule_payment", "flag_exception")
 _SETTLED = ("executed", "replayed", "rejected")
 """Outcomes that settle a payment or an exception: made, or declined by a reviewer."""
+_STATED = {
+    "paid": re.compile(r"\b(paid|pay|payment|scheduled)\b", re.IGNORECASE),
+    "filed": re.compile(r"\b(flag\w*|exception|review\w*)\b", re.IGNORECASE),
+    "declined": re.compile(r"\b(declin\w*|reject\w*|not\s+(?:be\s+)?(?:paid|filed|approved|flagged|scheduled)|did\s+not|"
+                           r"was\s+not|wasn't)\b", re.IGNORECASE),
+}
+"""Words that say what happened to an invoice, by what the database (or a reviewer's no) shows."""
 _FILE_MENTION = re.compile(r"[\w-]+\.(?:pdf|md|txt|docx)\b|\bINV-\d+\b", re.IGNORECASE)
 """An inbox file as a request names it: a file name, or an invoice number (a file's stem)."""
 _VENDOR_SUFFIXES = re.compile(r"\b(inc|incorporated|llc|ltd|limited|co|corp|corporation|company|gmbh|plc)\b")
@@ -92,11 +100,18 @@ class InvoiceDesk:
                                                    "(without extension, the one file of that name)")],
     ) -> str:
         """Read an invoice document from the inbox (.txt, .md or .pdf): its text, and the fields found in it
-        (invoice_number, vendor, po_number, total, invoice_date, due_date; null when the document has none)."""
+        (invoice_number, vendor, po_number, total, invoice_date, due_date; null when the document has none).
+        A document that cannot be read (damaged, scanned, of another type) gives `readable: false` and the problem."""
         path = self._locate(filename)
-        text = read_document(path)
+        doc = self._document(path)
+        if doc.error:
+            # A result, not an error: measured, told only the error, the clerk read the same damaged PDF again
+            # (with list_inbox in between) until its attempts were spent, and the run ended at a reviewer
+            return json.dumps({"file": path.name, "invoice_number": doc.number if INVOICE_NUMBER.fullmatch(doc.number)
+                               else None, "readable": False, "problem": doc.error, "next_step": UNREADABLE_NEXT_STEP})
+        text = doc.text
         clipped = text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + " ...(truncated)"
-        return json.dumps({"file": path.name, "fields": parse_invoice(text), "text": clipped}, ensure_ascii=False)
+        return json.dumps({"file": path.name, "fields": doc.fields, "text": clipped}, ensure_ascii=False)
 
     def get_purchase_order(self, po_number: PoNumber) -> str:
         """Look up a purchase order: vendor, description, amount, status (open/closed) and the invoice that paid it."""
@@ -227,18 +242,35 @@ class InvoiceDesk:
                               f"{number!r}, po_number {po!r}, reason {'; '.join(found.problems)!r}")
         return "; ".join(undone) or None
 
-    def unnamed(self, answer: str, actions: list[dict[str, Any]], request: str) -> str | None:
+    def unstated(self, answer: str, actions: list[dict[str, Any]], request: str) -> str | None:
         """The payer's answer check: the invoices this task handled or the request names (`_handled`) that the answer
-        does not name by number, with what happened to them as the answer to copy; None when it names them all.
+        does not name by number, or names without saying what happened to them (paid, flagged for review, declined:
+        `_STATED`, in the sentences that name it), with what happened as the answer to copy; None when it says it all.
 
         Measured: after filing INV-3063.docx as an exception, the payer answered "The invoice document named in the
-        request is not supported by the system. ... the exception was filed for review with ID 1."."""
-        lacking = [n for n in self._handled(actions, request) if n.casefold() not in answer.casefold()]
-        if not lacking:
-            return None
+        request is not supported by the system. ... the exception was filed for review with ID 1."; after filing
+        INV-2051.pdf, "The invoice INV-2051.pdf could not be read automatically. ... The customer should check the
+        file and try again." (nothing about the exception)."""
+        handled = self._handled(actions, request)
         declined = {_invoice_number_arg(a["args"]) for a in actions if a["outcome"] == "rejected"}
-        outcome = " ".join(self._outcome(n, n in declined) for n in lacking)
-        return UNNAMED_INVOICES.format(invoices=", ".join(lacking), outcome=outcome)
+        lacking = [n for n in handled if n.casefold() not in answer.casefold()]
+        if lacking:
+            outcome = " ".join(self._outcome(n, n in declined) for n in lacking)
+            return UNNAMED_INVOICES.format(invoices=", ".join(lacking), outcome=outcome)
+        unstated = [n for n in handled if not self._stated(n, n in declined, answer if len(handled) == 1 else
+                                                           " ".join(s for s in sentences(answer)
+                                                                    if n.casefold() in s.casefold()))]
+        if unstated:
+            outcome = " ".join(self._outcome(n, n in declined) for n in unstated)
+            return UNSTATED_OUTCOMES.format(invoices=", ".join(unstated), outcome=outcome)
+        return None
+
+    def _stated(self, number: str, declined: bool, text: str) -> bool:
+        """Whether `text` says what happened to invoice `number` (read from the database); an invoice neither
+        paid, filed nor declined has nothing to state."""
+        paid, filed = self._records(number)
+        state = "paid" if paid is not None else "filed" if filed is not None else "declined" if declined else None
+        return state is None or bool(_STATED[state].search(text))
 
     def _outcome(self, number: str, declined: bool) -> str:
         """What happened to invoice `number`, read from the database, as a sentence for an answer."""

@@ -57,7 +57,7 @@ def invoice_processor(db_path: str | Path | None = None, inbox_dir: str | Path |
                  instructions=prompts.CLERK_STEPS, criteria=prompts.CLERK_CRITERIA, required=True),
             Role("payer", prompts.PAYER, ("match_invoice", "schedule_payment", "flag_exception"),
                  instructions=prompts.PAYER_STEPS, criteria=prompts.PAYER_CRITERIA, after=("clerk",), required=True,
-                 done_check=desk.unsettled, answer_check=desk.unnamed),
+                 done_check=desk.unsettled, answer_check=desk.unstated),
         ],
         tools=invoice_tools(desk),
         policies=[
