@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from scripts import TODAY, passes, plan
 from taskwarden.evals.dataset import Case, load_dataset, parse_lines
+from taskwarden.graph.reliability import Reliability
 from taskwarden.testing import call, say
 from taskwarden.tools.grounding import Evidence, check_grounding
 from taskwarden.workflows.invoices import evaluation
@@ -462,6 +463,29 @@ def test_a_mismatch_is_flagged_for_a_human_who_decides_whether_it_is_filed(make_
     assert [p["invoice_number"] for p in payments(db)] == ["INV-1990"]
 
 
+def test_an_invoice_the_request_does_not_name_is_not_paid_in_its_place(make_graph, invoices, db):
+    """Measured on the embedded model: asked for ../invoices.db, the clerk read INV-2041.pdf instead, and the payer
+    paid it. The payment is blocked before it runs; the payer is told why and answers."""
+    answer = "../invoices.db was not found in the inbox: nothing was paid."
+    graph, models = make_graph(
+        workflow=invoices, orchestrator=[INVOICE_PLAN],
+        worker=[call("list_inbox", when="(t1)"), *clerk("INV-2041.pdf", "PO-1001"),
+                call("match_invoice", when="(t2)", invoice_number="INV-2041"),
+                call("schedule_payment", when="(t2)", invoice_number="INV-2041", po_number="PO-1001", amount=2340.0),
+                say(answer, when="(t2)")],
+        evaluator=passes(2), reliability=Reliability())
+    out = graph.invoke({"messages": [("user", "Process the invoice ../invoices.db in the inbox")]}, CFG)
+    assert out["status"] == "completed" and out["final_answer"] == answer
+    assert [p["invoice_number"] for p in payments(db)] == ["INV-1990"], "only the seeded payment"
+    told = [m.content for c in models["worker"].calls for m in c.messages if getattr(m, "name", "") == "schedule_payment"]
+    assert told and "the request names ../invoices.db, which is not an invoice file in the inbox" in told[-1]
+    payer = {role.name: role for role in invoices.roles}["payer"]
+    matched = [{"tool": "match_invoice", "args": {"invoice_number": "INV-2041"}, "outcome": "executed"}]
+    request = "Process the invoice ../invoices.db in the inbox"
+    assert payer.done_check(matched, request) is None, "the invoice it matched instead is not work left undone"
+    assert payer.answer_check(answer, matched, request) is None
+
+
 def test_a_large_payment_waits_for_approval(make_graph, invoices, db):
     graph, _ = make_graph(
         workflow=invoices, orchestrator=[INVOICE_PLAN],
@@ -508,6 +532,7 @@ def test_the_payers_done_check_names_the_write_each_case_expects_and_is_then_sat
             args = {"invoice_number": number, "reason": "; ".join(decision["problems"]),
                     "po_number": (decision["invoice"] or {}).get("po_number") or ""}
             assert f"reason {args['reason']!r}" in undone, case.id
+        assert specs[name].request_check(args, case.request) is None, case.id
         if case.reviewer.decision == "reject":
             declined = {"tool": name, "args": args, "outcome": "rejected"}
             assert _payer(workspace).done_check([declined], case.request) is None, case.id
@@ -539,6 +564,25 @@ def test_the_payers_answer_must_name_the_invoice_it_handled(desk):
     assert desk.unstated("INV-2046 was filed for review: it names no PO.", [filed], request) is None
     assert desk.unstated("Nothing to do.", [], request), "no call: the invoice the request names"
     assert desk.unstated("Nothing to do.", [], "Process the invoice INV-9999.pdf in the inbox") is None, "not in the inbox"
+
+
+def test_only_the_invoice_the_request_names_is_paid_or_flagged(desk):
+    """Measured: asked to "Process the invoice ../invoices.db in the inbox", the clerk listed the inbox and read
+    INV-2041.pdf instead, and the payer paid it ($2,340.00)."""
+    pay = {"invoice_number": "INV-2041", "po_number": "PO-1001", "amount": 2340.0}
+    outside = desk.named_check(pay, "Process the invoice ../invoices.db in the inbox")
+    assert outside.startswith("the request names ../invoices.db, which is not an invoice file in the inbox")
+    assert "INV-2041 included" in outside and outside.endswith("answer that ../invoices.db was not found in the inbox")
+    assert "INV-9999.pdf, which is not" in desk.named_check(pay, "Process the invoice INV-9999.pdf in the inbox")
+    assert desk.named_check(pay, "Process the invoice /etc/passwd") is not None, "a path names a document too"
+    other = desk.named_check(pay, "Please process INV-2042.md from the accounts-payable inbox.")
+    assert other.startswith("the request names invoice INV-2042, not INV-2041")
+    for request in ("Process the invoice INV-2041.pdf in the inbox", "Process invoice inv-2041 from the inbox.",
+                    "Process INV-2041 (or INV-2042.md) and ../nowhere.pdf", "Pay what is due and/or flag the rest."):
+        assert desk.named_check(pay, request) is None, request
+    assert desk.named_check({"invoice_number": " inv-2041 "}, "Handle the invoice INV-2041.pdf, please.") is None
+    specs = {spec.name: spec for spec in invoice_tools(desk)}
+    assert specs["schedule_payment"].request_check == desk.named_check == specs["flag_exception"].request_check
 
 
 def test_the_payers_answer_must_say_what_happened_to_the_invoice(desk):

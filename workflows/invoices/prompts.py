@@ -22,6 +22,14 @@ UNREADABLE_NEXT_STEP = ("do not read it again: it will not become readable. Answ
                         "file name) and this problem; match_invoice flags the document for a human to read.")
 """`read_invoice`'s next step for a document that cannot be read (damaged, scanned, of another type)."""
 
+NOT_THE_NAMED_INVOICE = ("the request names invoice {named}, not {number}: only the invoice the request names is paid "
+                         "or flagged, and no other invoice is handled in its place")
+"""The payer's request check's message for an invoice the request does not name."""
+NAMED_NOT_IN_INBOX = ("the request names {names}, which is not an invoice file in the inbox, so no invoice is paid or "
+                      "flagged for it, {number} included: answer that {names} was not found in the inbox")
+"""The payer's request check's message when nothing the request names is in the inbox (a missing file, a path).
+Measured: asked for ../invoices.db, the clerk read INV-2041.pdf instead, and the payer paid it."""
+
 UNNAMED_INVOICES = ("the answer does not name invoice {invoices} by its number. Answer with this, word for word, "
                     "and nothing else: \"{outcome}\"")
 """The payer's answer check's message, with what happened read from the database. Measured: "The invoice document

@@ -24,7 +24,13 @@ from taskwarden.tools.registry import ToolSpec, tool_spec
 from taskwarden.workflows.invoices.db import connect
 from taskwarden.workflows.invoices.documents import READABLE_SUFFIXES, read_document
 from taskwarden.workflows.invoices.fields import INVOICE_NUMBER, PO_NUMBER, parse_invoice, payment_instructions
-from taskwarden.workflows.invoices.prompts import UNNAMED_INVOICES, UNREADABLE_NEXT_STEP, UNSTATED_OUTCOMES
+from taskwarden.workflows.invoices.prompts import (
+    NAMED_NOT_IN_INBOX,
+    NOT_THE_NAMED_INVOICE,
+    UNNAMED_INVOICES,
+    UNREADABLE_NEXT_STEP,
+    UNSTATED_OUTCOMES,
+)
 from taskwarden.workflows.text import sentences
 
 AMOUNT_TOLERANCE_USD = 0.01
@@ -40,7 +46,11 @@ _STATED = {
                            r"was\s+not|wasn't)\b", re.IGNORECASE),
 }
 """Words that say what happened to an invoice, by what the database (or a reviewer's no) shows."""
-_FILE_MENTION = re.compile(r"[\w-]+\.(?:pdf|md|txt|docx)\b|\bINV-\d+\b", re.IGNORECASE)
+_DOCUMENT_MENTION = re.compile(
+    r"(?<![\w@.-])(?:(?:\.{1,2}|~)?/[\w./-]*[\w-]"                           # a path: ./x, ../x, /x, ~/x
+    r"|(?:[\w.-]*/)*[\w-]+\.(?:pdf|md|txt|docx?|rtf|odt|csv|json|xml|html?|xlsx?|png|jpe?g|tiff?|zip|db|sqlite)\b)"
+    r"|\bINV-\d{3,8}\b", re.IGNORECASE)
+"""A document a request names: a path, a file name with a document's extension, or an invoice number."""
 """An inbox file as a request names it: a file name, or an invoice number (a file's stem)."""
 _VENDOR_SUFFIXES = re.compile(r"\b(inc|incorporated|llc|ltd|limited|co|corp|corporation|company|gmbh|plc)\b")
 
@@ -290,15 +300,42 @@ class InvoiceDesk:
         return f"{number}: neither paid nor flagged yet ({why})."
 
     def _handled(self, actions: list[dict[str, Any]], request: str) -> list[str]:
-        """The invoice numbers a payer's task is about: those its calls name, and those of the inbox files the
-        request names (by file name, or by invoice number)."""
-        numbers = [_invoice_number_arg(a["args"]) for a in actions if a["tool"] in _INVOICE_CALLS]
-        for name in _FILE_MENTION.findall(request):
+        """The invoice numbers a payer's task is about: those the request names, when it names documents (no other
+        invoice may be paid or flagged: `named_check`; none, when none of them is in the inbox), else those its
+        calls name."""
+        named, unknown = self._named(request)
+        numbers = named if named or unknown else [_invoice_number_arg(a["args"]) for a in actions
+                                                  if a["tool"] in _INVOICE_CALLS]
+        return [n for n in dict.fromkeys(numbers) if INVOICE_NUMBER.fullmatch(n)]
+
+    def _named(self, request: str) -> tuple[list[str], list[str]]:
+        """The documents the request names (`_DOCUMENT_MENTION`): the invoice numbers they are (an inbox file's,
+        or a number as written), and the names that are no file of the inbox (a missing file, a path)."""
+        numbers, unknown = [], []
+        for name in dict.fromkeys(_DOCUMENT_MENTION.findall(request)):
+            if INVOICE_NUMBER.fullmatch(name):
+                numbers.append(name.upper())
+                continue
             try:
                 numbers.append(self._document(self._locate(name)).number)
             except (LookupError, OSError, PermissionError):
-                continue
-        return [n for n in dict.fromkeys(numbers) if INVOICE_NUMBER.fullmatch(n)]
+                unknown.append(name)
+        return list(dict.fromkeys(numbers)), unknown
+
+    def named_check(self, args: dict[str, Any], request: str) -> str | None:
+        """`schedule_payment`'s and `flag_exception`'s request check: when the request names documents, the call's
+        invoice must be one of them, and when none of them is in the inbox, no invoice is handled in their place;
+        None when it agrees, or the request names no document.
+
+        Measured: asked to "Process the invoice ../invoices.db in the inbox", the clerk listed the inbox and read
+        INV-2041.pdf instead, and the payer paid it ($2,340.00)."""
+        numbers, unknown = self._named(request)
+        number = _invoice_number_arg(args)
+        if number in numbers or not (numbers or unknown):
+            return None
+        if numbers:
+            return NOT_THE_NAMED_INVOICE.format(number=number, named=", ".join(numbers))
+        return NAMED_NOT_IN_INBOX.format(number=number, names=", ".join(unknown))
 
     def _records(self, number: str) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
         """Invoice `number`'s payment row and exception row, each None where there is none."""
@@ -423,16 +460,18 @@ class InvoiceDesk:
 
 def invoice_tools(desk: InvoiceDesk) -> list[ToolSpec]:
     """The invoice desk's tool specs: reads, one irreversible payment (reconcilable), one write (exceptions), both
-    verified. No intent: every request is an invoice to process, and the code decides pay or flag. Grounding as
-    inferred: invoice and PO numbers must have been read (match_invoice shows both)."""
+    verified, and both only for an invoice the request names when it names any (`named_check`). No intent: every
+    request is an invoice to process, and the code decides pay or flag. Grounding as inferred: invoice and PO
+    numbers must have been read (match_invoice shows both)."""
     return [
         tool_spec(desk.list_inbox, risk="read", scopes=("inbox:read",)),
         tool_spec(desk.read_invoice, risk="read", scopes=("inbox:read",)),
         tool_spec(desk.get_purchase_order, risk="read", scopes=("purchase_orders:read",)),
         tool_spec(desk.match_invoice, risk="read", scopes=("inbox:read", "purchase_orders:read", "payments:read")),
         tool_spec(desk.schedule_payment, risk="irreversible", scopes=("payments:write",),
-                  reconcile=desk.reconcile_payment, verify=desk.verify_payment),
-        tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",), verify=desk.verify_exception),
+                  reconcile=desk.reconcile_payment, verify=desk.verify_payment, request_check=desk.named_check),
+        tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",), verify=desk.verify_exception,
+                  request_check=desk.named_check),
     ]
 
 
