@@ -51,7 +51,6 @@ _DOCUMENT_MENTION = re.compile(
     r"|(?:[\w.-]*/)*[\w-]+\.(?:pdf|md|txt|docx?|rtf|odt|csv|json|xml|html?|xlsx?|png|jpe?g|tiff?|zip|db|sqlite)\b)"
     r"|\bINV-\d{3,8}\b", re.IGNORECASE)
 """A document a request names: a path, a file name with a document's extension, or an invoice number."""
-"""An inbox file as a request names it: a file name, or an invoice number (a file's stem)."""
 _VENDOR_SUFFIXES = re.compile(r"\b(inc|incorporated|llc|ltd|limited|co|corp|corporation|company|gmbh|plc)\b")
 
 InvoiceNumber = Annotated[str, Field(description="The invoice number printed on the invoice, like INV-2041 "
@@ -267,24 +266,31 @@ class InvoiceDesk:
         if lacking:
             outcome = " ".join(self._outcome(n, n in declined) for n in lacking)
             return UNNAMED_INVOICES.format(invoices=", ".join(lacking), outcome=outcome)
-        unstated = [n for n in handled if not self._stated(n, n in declined, answer if len(handled) == 1 else
-                                                           " ".join(s for s in sentences(answer)
-                                                                    if n.casefold() in s.casefold()))]
+        unstated = {}
+        for number in handled:
+            said = answer if len(handled) == 1 else " ".join(s for s in sentences(answer)
+                                                             if number.casefold() in s.casefold())
+            if outcome := self._unstated_outcome(number, number in declined, said):
+                unstated[number] = outcome
         if unstated:
-            outcome = " ".join(self._outcome(n, n in declined) for n in unstated)
-            return UNSTATED_OUTCOMES.format(invoices=", ".join(unstated), outcome=outcome)
+            return UNSTATED_OUTCOMES.format(invoices=", ".join(unstated), outcome=" ".join(unstated.values()))
         return None
 
-    def _stated(self, number: str, declined: bool, text: str) -> bool:
-        """Whether `text` says what happened to invoice `number` (read from the database); an invoice neither
-        paid, filed nor declined has nothing to state."""
-        paid, filed = self._records(number)
+    def _unstated_outcome(self, number: str, declined: bool, text: str) -> str | None:
+        """What happened to invoice `number` (`_outcome`), when `text` does not say it (`_STATED`); None when it does,
+        or when the invoice is neither paid, filed nor declined (nothing to state)."""
+        records = self._records(number)
+        paid, filed = records
         state = "paid" if paid is not None else "filed" if filed is not None else "declined" if declined else None
-        return state is None or bool(_STATED[state].search(text))
+        if state is None or _STATED[state].search(text):
+            return None
+        return self._outcome(number, declined, records)
 
-    def _outcome(self, number: str, declined: bool) -> str:
-        """What happened to invoice `number`, read from the database, as a sentence for an answer."""
-        paid, filed = self._records(number)
+    def _outcome(self, number: str, declined: bool,
+                 records: tuple[sqlite3.Row | None, sqlite3.Row | None] | None = None) -> str:
+        """What happened to invoice `number`, read from the database (or from its `records`, already read), as a
+        sentence for an answer."""
+        paid, filed = records or self._records(number)
         if paid is not None:
             return (f"{number}: payment of ${paid['amount']:,.2f} scheduled against {paid['po_number']} on "
                     f"{paid['scheduled_on']}.")
