@@ -20,6 +20,11 @@ def default_db_path() -> Path:
     return data_home() / "refunds.db"
 
 
+def seeded_db(db_path: str | Path | None = None) -> Path:
+    """The desk's database at `db_path` (default: `default_db_path()`), seeded on first use, never overwritten."""
+    return seed(Path(db_path) if db_path else default_db_path())
+
+
 def reset_demo_data() -> Path:
     """Re-seed the demo database (purchase dates relative to today); earlier refunds are discarded."""
     return seed(default_db_path(), reset=True)
@@ -27,7 +32,7 @@ def reset_demo_data() -> Path:
 
 def refund_desk_tools(db_path: str | Path | None = None) -> list[ToolSpec]:
     """The refund desk's tools on its seeded database: the factory `workflows/examples/refunds.yaml` imports."""
-    return refund_tools(RefundDesk(db_path=seed(Path(db_path) if db_path else default_db_path())))
+    return refund_tools(RefundDesk(db_path=seeded_db(db_path)))
 
 
 REFUND_DESK_CHECKS = ("unchecked", "unrefunded", "unreported")
@@ -40,7 +45,7 @@ def refund_desk_check(check: str, db_path: str | Path | None = None) -> DoneChec
     database, so they see what the tools of `refund_desk_tools` (on the same database) did."""
     if check not in REFUND_DESK_CHECKS:
         raise ValueError(f"no refund desk check {check!r}; the checks are {', '.join(REFUND_DESK_CHECKS)}")
-    return getattr(RefundDesk(db_path=seed(Path(db_path) if db_path else default_db_path())), check)
+    return getattr(RefundDesk(db_path=seeded_db(db_path)), check)
 
 
 def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = date.today, *,
@@ -50,7 +55,7 @@ def refund_desk(db_path: str | Path | None = None, today: Callable[[], date] = d
     `confirm_refunds` makes the requester confirm each refund through the conversation before it is
     made (confirm before write). It is off for the shipped desk, which answers e-mailed requests with
     a drafted reply (nobody is on the line to say yes); turn it on where the requester chats live."""
-    path = seed(Path(db_path) if db_path else default_db_path())
+    path = seeded_db(db_path)
     desk = RefundDesk(db_path=path, today=today)
     return Workflow(
         name="refunds",
