@@ -4,7 +4,9 @@
 
 `run_tools` interrupts for a human when the gate requires approval. LangGraph re-runs a node from
 its start on resume, so everything before the interrupt is deterministic (gating) and side effects
-happen only after it, through the idempotency ledger.
+happen only after it, through the idempotency ledger. The one read before it is a tool's precheck (its own
+refusals): when the system changed while a human was reviewing, a call it now refuses leaves the review, and the
+reviewer is asked again about the calls left (an answer for another number of calls is re-asked).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from taskwarden.tools.executor import (
     format_args,
     gate_call,
     idempotency_key,
+    precheck,
     validate_args,
 )
 from taskwarden.tools.grounding import Evidence
@@ -224,10 +227,13 @@ def build_worker_graph(engine: Engine) -> Any:
         done = {c.call_id: args for c in gated
                 if (args := _made_before(c, earlier, ledger, thread_id, task["id"])) is not None}
         # a call this task already made is replayed from the ledger, not made again: nobody is asked twice
-        needs_confirmation = [c for c in gated if c.call_id not in blocks and c.call_id not in done
-                              and _confirmable(c, reliability, workflow)]
+        asking = [c for c in gated if c.call_id not in blocks and c.call_id not in done
+                  and (_confirmable(c, reliability, workflow) or _needs_approval(c))]
+        # the tool's own refusals, found before anyone is asked: nobody approves what the tool then refuses
+        refused = {c.call_id: pre for c in asking if (pre := precheck(c.spec, c.args))}
+        needs_confirmation = [c for c in asking if c.call_id not in refused and _confirmable(c, reliability, workflow)]
         confirmations = _ask_confirmations(needs_confirmation, task)
-        decisions = _ask_approvals([c for c in gated if c.call_id not in blocks and c.call_id not in done
+        decisions = _ask_approvals([c for c in asking if c.call_id not in refused
                                     and confirmations.get(c.call_id, {}).get("confirmed", True)], task)
         messages, actions = [], []
         update: dict[str, Any] = {"worker_messages": messages, "actions": actions, "interventions": interventions,
@@ -235,9 +241,12 @@ def build_worker_graph(engine: Engine) -> Any:
                                               *approval_records(gated, decisions, task["id"])]}
         try:
             for call in gated:
-                outcome, observation, args, ran = _resolve(call, decisions.get(call.call_id), task["id"], thread_id,
-                                                           workflow, ledger, blocks.get(call.call_id),
-                                                           confirmations.get(call.call_id), done.get(call.call_id))
+                if pre := refused.get(call.call_id):
+                    outcome, observation, args, ran = pre.outcome, pre.observation, call.args, pre
+                else:
+                    outcome, observation, args, ran = _resolve(
+                        call, decisions.get(call.call_id), task["id"], thread_id, workflow, ledger,
+                        blocks.get(call.call_id), confirmations.get(call.call_id), done.get(call.call_id))
                 if redirect := redirects.get(call.call_id):
                     observation = f"{redirect.note}\n{observation}"
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
@@ -450,9 +459,13 @@ def after_tools(state: WorkerState, update: dict[str, Any]) -> Literal["call_mod
     return "finish" if update.get("stop") or state.get("stop") else "call_model"
 
 
+def _needs_approval(call: GatedCall) -> bool:
+    return not call.refusal and call.decision.outcome == "require_approval"
+
+
 def _ask_approvals(gated: list[GatedCall], task: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """One review for all calls in this step that need approval; returns decisions by call id."""
-    pending = [c for c in gated if not c.refusal and c.decision.outcome == "require_approval"]
+    pending = [c for c in gated if _needs_approval(c)]
     if not pending:
         return {}
     request = hitl_request(

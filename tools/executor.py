@@ -143,6 +143,25 @@ def execute(spec: ToolSpec, args: dict[str, Any], key: str, ledger: Ledger, *,
                          tuple(errors))
 
 
+def precheck(spec: ToolSpec | None, args: dict[str, Any]) -> ToolExecution | None:
+    """The tool's own refusal of a call, found without running it (`ToolSpec.precheck`), as the error observation the
+    tool would give (0 attempts: nothing ran). None when the check passes, when the tool has none, or when the check
+    cannot tell (a timeout, a transient error): the tool checks again when it runs."""
+    if spec is None or spec.precheck is None:
+        return None
+    check = spec.precheck
+    try:
+        call_with_timeout(lambda: check(dict(args)), spec.timeout_s, name=f"{spec.name} precheck")
+    except Exception as exc:  # noqa: BLE001 - the refusal is the observation
+        if isinstance(exc, ToolTimeout) or is_transient(exc, has_side_effects=False):
+            return None
+        error = f"{type(exc).__name__}: {exc}"
+        hint = NOT_FOUND_HINT if _not_found(exc) else ""
+        return ToolExecution("error", _clip(f"Error from {spec.name} (checked before it ran): {error}{hint}"), 0,
+                             (error,))
+    return None
+
+
 def _not_found(exc: Exception | None) -> bool:
     """A tool saying the record does not exist (`LookupError`, a missing file), not a bug (`KeyError`, `IndexError`)."""
     return isinstance(exc, (LookupError, FileNotFoundError)) and not isinstance(exc, (KeyError, IndexError))

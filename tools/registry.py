@@ -60,6 +60,10 @@ class ToolSpec:
     """For side-effecting tools, grounding beyond traceability: given a call's arguments and the request, None
     when they agree, else what to change (e.g. the request names an owner the call leaves empty). A call that
     fails it is blocked before it runs and the model is told what to change."""
+    precheck: Callable[[dict[str, Any]], None] | None = None
+    """For side-effecting tools: the tool's own refusals, checked without side effects. Given a call's arguments, it
+    raises what the tool would raise (the tool itself should call it first, so the two cannot drift apart). It runs
+    before anyone is asked to confirm or approve the call: nobody approves a call the tool would refuse anyway."""
 
     def __post_init__(self) -> None:
         if self.risk not in RISKS:
@@ -105,7 +109,7 @@ def tool_spec(fn: Callable[..., Any] | BaseTool, *, risk: Risk = "write", scopes
     """Wrap a plain function (its docstring is the description) or a LangChain tool into a `ToolSpec`.
 
     `options` sets the other `ToolSpec` fields: `timeout_s`, `retries`, `backoff_s`, `max_backoff_s`,
-    `grounding`, `verify`, `intent` and `request_check`.
+    `grounding`, `verify`, `intent`, `request_check` and `precheck`.
     """
     tool = fn if isinstance(fn, BaseTool) else StructuredTool.from_function(fn, name=name)
     return ToolSpec(tool=tool, risk=risk, scopes=tuple(scopes), reconcile=reconcile, **options)

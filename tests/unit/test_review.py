@@ -111,14 +111,48 @@ def test_policy_is_enforced_even_when_the_model_errs(make_graph, refunds_db):
                 say("Refused: outside the 30-day window.", when="(t2)")],
         evaluator=passes(2),
     )
-    graph.invoke(REQUEST, CFG)
-    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)  # a human approves by mistake
+    out = graph.invoke(REQUEST, CFG)
+    assert not graph.get_state(CFG).interrupts, "a refund the tool refuses is never put to a reviewer"
     assert refunds_for(refunds_db) == []
     outcomes = [(a["tool"], a["outcome"]) for a in out["tasks"]["t2"]["actions"]]
     assert outcomes == [("issue_refund", "error"), ("draft_reply", "refused")]
     observations = [m.content for m in models["worker"].calls[-1].messages if m.type == "tool"]
-    assert "within 30 days" in observations[0]
+    assert "(checked before it ran)" in observations[0] and "within 30 days" in observations[0]
     assert "not available to the refunder role" in observations[1]
+
+
+def test_a_refund_of_another_customers_purchase_is_refused_before_any_review(make_graph, refunds_db, audit_log):
+    """Measured (other-customer-carla-asks-alices-desk): the reviewer approved a $249 refund of Alice's P1002 for
+    Carla, and only then did `issue_refund` refuse it. The tool's own checks now run before anyone is asked."""
+    request = {"messages": [("user", "carla@example.com: refund order P1002, the standing desk, it arrived broken.")]}
+    graph, models = make_graph(orchestrator=[REFUND_PLAN],
+                               worker=[*research("P1002", "carla@example.com"),
+                                       *refund("P1002", 249.0, "Not refunded: P1002 is not Carla's.",
+                                               email="carla@example.com")],
+                               evaluator=passes(2))
+    out = graph.invoke(request, CFG)
+    assert out["status"] == "completed" and not graph.get_state(CFG).interrupts
+    assert out["reviews"] == [] and refunds_for(refunds_db) == []
+    (action,) = out["tasks"]["t2"]["actions"]
+    assert action["outcome"] == "error" and action["attempts"] == 0, "the tool never ran"
+    assert "not on the account of carla@example.com" in action["errors"][0]
+    kinds = [e.kind for e in audit_log.entries("review-1")]
+    assert "tool_result" in kinds and "review_requested" not in kinds
+
+
+def test_a_call_refused_while_its_review_was_open_is_not_run_on_approval(make_graph, refunds_db):
+    """A run paused for approval resumes after the system changed (the purchase was refunded meanwhile): the
+    precheck now refuses the call, so the approval runs nothing and the model is told why."""
+    import sqlite3
+
+    graph, models = paused_refund(make_graph, refund(answer="Not refunded: it already was."))
+    with sqlite3.connect(refunds_db) as conn:
+        conn.execute("INSERT INTO refunds VALUES ('R1002', 'P1002', 249.0, 'by phone', '2026-11-20T10:00:00')")
+    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
+    assert out["status"] == "completed"
+    assert [r["reason"] for r in refunds_for(refunds_db)] == ["by phone"], "nothing refunded twice"
+    (action,) = out["tasks"]["t2"]["actions"]
+    assert action["outcome"] == "error" and "already refunded (R1002)" in action["summary"]
 
 
 @pytest.mark.parametrize("resume, error", [

@@ -7,11 +7,13 @@ import json
 import pytest
 
 from scripts import TODAY
-from taskwarden.tools.executor import execute, gate_call, idempotency_key
+from taskwarden.tools.executor import execute, gate_call, idempotency_key, precheck
 from taskwarden.tools.expressions import ExpressionError, compile_expression
 from taskwarden.tools.ledger import Ledger, UncertainExecution
 from taskwarden.tools.policy import PolicyGate, forbid, require_approval
-from taskwarden.tools.registry import Role, ToolRegistry
+from taskwarden.tools.registry import Role, ToolRegistry, tool_spec
+from taskwarden.tools.resilience import TransientToolError
+from taskwarden.workflows import get_workflow, workflow_names
 from taskwarden.workflows.refunds.db import refunds_for
 from taskwarden.workflows.refunds.tools import RefundDesk, refund_tools
 
@@ -280,3 +282,41 @@ def test_the_writers_done_check_wants_an_item_the_requester_never_bought_named(d
         "an unknown requester: the reply says no account was found"
     assert desk.unreported([false_denial], "carla@example.com: please refund my toaster.") is None, \
         "an item nobody bought is not known to the desk"
+
+
+def test_a_precheck_gives_the_tools_own_refusal_without_running_it(refunds_db):
+    spec = next(s for s in refund_tools(RefundDesk(refunds_db, today=lambda: TODAY)) if s.name == "issue_refund")
+    carla = {"purchase_id": "P1002", "amount": 249.0, "reason": "broken", "customer_email": "carla@example.com"}
+    refused = precheck(spec, carla)
+    assert refused is not None and refused.outcome == "error" and refused.attempts == 0
+    assert refused.observation.startswith("Error from issue_refund (checked before it ran): PermissionError: refused: "
+                                          "purchase P1002 is not on the account of carla@example.com")
+    assert refunds_for(refunds_db) == []
+    assert precheck(spec, {**carla, "customer_email": "alice@example.com"}) is None, "Alice's own purchase passes"
+    unknown = precheck(spec, {**carla, "purchase_id": "P9999"})
+    assert unknown is not None and "no purchase with id 'P9999'" in unknown.observation
+    assert "not found is a finding" in unknown.observation, "a not-found refusal gets the tool's usual hint"
+    assert precheck(next(s for s in refund_tools(RefundDesk(refunds_db)) if s.name == "lookup_customer"), {}) is None
+
+
+@pytest.mark.parametrize("error", [TimeoutError("db busy"), TransientToolError("try again")])
+def test_a_precheck_that_cannot_tell_leaves_the_call_to_the_tool(error):
+    def check(args):
+        raise error
+
+    def ship(item: str) -> str:
+        """Ship an item."""
+        return item
+
+    spec = tool_spec(ship, precheck=check)
+    assert precheck(spec, {"item": "x"}) is None
+    assert precheck(tool_spec(ship, precheck=lambda args: None), {"item": "x"}) is None
+
+
+@pytest.mark.parametrize("name", workflow_names())
+def test_every_call_a_shipped_workflow_puts_to_a_person_is_checked_by_its_tool_first(name):
+    """Nobody is asked to approve or confirm a call its tool would refuse: each such tool has a precheck."""
+    workflow = get_workflow(name)
+    asked = {rule.tool for rule in workflow.policies if rule.action == "require_approval"} | set(workflow.confirm)
+    assert asked
+    assert [tool for tool in sorted(asked) if workflow.registry.get(tool).precheck is None] == []

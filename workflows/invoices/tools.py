@@ -147,7 +147,21 @@ class InvoiceDesk:
                          amount: Annotated[float, Field(description="The invoice total in USD")]) -> str:
         """Schedule payment of an invoice to the vendor's account on file. Only for an invoice that matches an open
         purchase order (same vendor, same amount within $0.01), paid once."""
-        found = self._assess(invoice_number)
+        found = self.refusal_of_payment(dict(invoice_number=invoice_number, po_number=po_number, amount=amount))
+        po, total = found.purchase_order, found.fields["total"]
+        with closing(connect(self.db_path)) as conn, conn:  # the invoice's total is what is paid
+            conn.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?)",
+                         (found.invoice_number, po["po_number"], po["vendor_id"], total, self.today().isoformat()))
+        return json.dumps({"status": "payment scheduled", "invoice_number": found.invoice_number,
+                           "po_number": po["po_number"], "vendor": po["vendor"], "amount": total,
+                           "scheduled_on": self.today().isoformat()})
+
+    def refusal_of_payment(self, args: dict[str, Any]) -> Assessment:
+        """`schedule_payment`'s refusals, with no side effect (its precheck): raises when the invoice is paid or filed
+        already, does not match an open purchase order, names another PO, or the amount is not its total; else
+        returns the invoice's assessment."""
+        po_number, amount = str(args.get("po_number", "")), args.get("amount")
+        found = self._assess(str(args.get("invoice_number", "")))
         if found.done:
             raise PermissionError(f"payment refused: {found.done}")
         if found.problems:
@@ -157,14 +171,9 @@ class InvoiceDesk:
         if _normal_po(po_number) != po["po_number"]:
             raise PermissionError(f"payment refused: invoice {found.invoice_number} names {po['po_number']}, "
                                   f"not {po_number!r}")
-        if abs(amount - total) > AMOUNT_TOLERANCE_USD + 1e-9:
+        if not isinstance(amount, (int, float)) or abs(amount - total) > AMOUNT_TOLERANCE_USD + 1e-9:
             raise ValueError(f"amount must be the invoice total ${total:,.2f}, got {amount}")
-        with closing(connect(self.db_path)) as conn, conn:  # the invoice's total is what is paid
-            conn.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?)",
-                         (found.invoice_number, po["po_number"], po["vendor_id"], total, self.today().isoformat()))
-        return json.dumps({"status": "payment scheduled", "invoice_number": found.invoice_number,
-                           "po_number": po["po_number"], "vendor": po["vendor"], "amount": total,
-                           "scheduled_on": self.today().isoformat()})
+        return found
 
     def reconcile_payment(self, args: dict[str, Any]) -> str | None:
         """After a crash mid-payment: the payment's result if it is in the database, else None."""
@@ -200,13 +209,8 @@ class InvoiceDesk:
         """File an invoice as an exception for a human to resolve (a mismatch, an unknown or closed PO, no PO
         number, an unreadable document, suspicious payment instructions). The invoice is not paid."""
         number = invoice_number.strip().upper()
-        self._entry(number)  # the invoice must be in the inbox
-        if not reason.strip():
-            raise ValueError("the reason is empty: say what is wrong with the invoice")
+        self.refusal_of_exception(dict(invoice_number=number, reason=reason))
         with closing(connect(self.db_path)) as conn, conn:
-            if paid := conn.execute("SELECT * FROM payments WHERE invoice_number = ?", (number,)).fetchone():
-                raise PermissionError(f"invoice {number} was already paid ({paid['po_number']}, "
-                                      f"${paid['amount']:,.2f}); there is nothing to flag")
             filed = conn.execute("SELECT id FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
             if filed is not None:
                 return json.dumps({"status": "already filed for review", "exception_id": filed["id"],
@@ -216,6 +220,18 @@ class InvoiceDesk:
                 (number, _normal_po(po_number) if po_number.strip() else None, reason.strip(),
                  datetime.now(UTC).isoformat()))
         return json.dumps({"status": "filed for review", "exception_id": cursor.lastrowid, "invoice_number": number})
+
+    def refusal_of_exception(self, args: dict[str, Any]) -> None:
+        """`flag_exception`'s refusals, with no side effect (its precheck): raises when the invoice is not in the
+        inbox, the reason is empty, or the invoice was paid already."""
+        number = str(args.get("invoice_number", "")).strip().upper()
+        self._entry(number)  # the invoice must be in the inbox
+        if not str(args.get("reason", "")).strip():
+            raise ValueError("the reason is empty: say what is wrong with the invoice")
+        paid, _ = self._records(number)
+        if paid is not None:
+            raise PermissionError(f"invoice {number} was already paid ({paid['po_number']}, "
+                                  f"${paid['amount']:,.2f}); there is nothing to flag")
 
     def verify_exception(self, args: dict[str, Any], result: str) -> str | None:
         """After flagging: None when the exceptions table holds the invoice (and it is not paid); else what is wrong."""
@@ -475,9 +491,10 @@ def invoice_tools(desk: InvoiceDesk) -> list[ToolSpec]:
         tool_spec(desk.get_purchase_order, risk="read", scopes=("purchase_orders:read",)),
         tool_spec(desk.match_invoice, risk="read", scopes=("inbox:read", "purchase_orders:read", "payments:read")),
         tool_spec(desk.schedule_payment, risk="irreversible", scopes=("payments:write",),
-                  reconcile=desk.reconcile_payment, verify=desk.verify_payment, request_check=desk.named_check),
+                  reconcile=desk.reconcile_payment, verify=desk.verify_payment, request_check=desk.named_check,
+                  precheck=desk.refusal_of_payment),
         tool_spec(desk.flag_exception, risk="write", scopes=("exceptions:write",), verify=desk.verify_exception,
-                  request_check=desk.named_check),
+                  request_check=desk.named_check, precheck=desk.refusal_of_exception),
     ]
 
 

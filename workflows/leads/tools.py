@@ -155,7 +155,19 @@ class LeadDesk:
                                                 "the request names")] = "",
     ) -> str:
         """Route a lead to a sales segment, once. The segment must match the company's size in the directory."""
-        lead = self._lead(lead_id)
+        lead, why, owner = self.refusal_of_route(dict(lead_id=lead_id, segment=segment, owner=owner))
+        note = " ".join(reason.split()) or why
+        with closing(connect(self.db_path)) as conn, conn:
+            conn.execute("INSERT INTO assignments (lead_id, segment, owner, note, assigned_on) VALUES (?, ?, ?, ?, ?)",
+                         (lead["id"], segment, owner, note, self.today().isoformat()))
+        return json.dumps({"lead_id": lead["id"], "segment": segment, "owner": owner, "status": "routed"})
+
+    def refusal_of_route(self, args: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+        """`route_lead`'s refusals, with no side effect (its precheck): raises when the lead is unknown or routed
+        already, or the segment or owner is not the one the directory gives; else returns the lead, why its segment
+        is right, and the owner."""
+        segment, owner = str(args.get("segment", "")), str(args.get("owner", "") or "")
+        lead = self._lead(str(args.get("lead_id", "")))
         if lead["segment"] is not None:
             raise PermissionError(f"lead {lead['id']} was already routed to {lead['segment']} ({lead['owner']}); "
                                   "a lead is routed only once")
@@ -165,12 +177,7 @@ class LeadDesk:
         if segment != correct:
             raise PermissionError(f"refused: {why}, so lead {lead['id']} belongs to segment {correct!r}, not {segment!r} "
                                   f"({ROUTING_RULE}). Route it to {correct!r}.")
-        owner = self._owner(segment, owner)
-        note = " ".join(reason.split()) or why
-        with closing(connect(self.db_path)) as conn, conn:
-            conn.execute("INSERT INTO assignments (lead_id, segment, owner, note, assigned_on) VALUES (?, ?, ?, ?, ?)",
-                         (lead["id"], segment, owner, note, self.today().isoformat()))
-        return json.dumps({"lead_id": lead["id"], "segment": segment, "owner": owner, "status": "routed"})
+        return lead, why, self._owner(segment, owner)
 
     def reconcile_route(self, args: dict[str, Any]) -> str | None:
         """After a crash mid-route: the result if the lead is assigned to that segment, else None."""
@@ -353,5 +360,5 @@ def lead_tools(desk: LeadDesk) -> list[ToolSpec]:
         tool_spec(desk.find_lead, risk="read", scopes=("leads:read",), grounding={"lead": "seen"}),
         tool_spec(desk.enrich_company, risk="read", scopes=("companies:read",)),
         tool_spec(desk.route_lead, risk="write", scopes=("assignments:write",), reconcile=desk.reconcile_route,
-                  verify=desk.verify_route, request_check=desk.owner_check),
+                  verify=desk.verify_route, request_check=desk.owner_check, precheck=desk.refusal_of_route),
     ]

@@ -135,16 +135,7 @@ class RefundDesk:
                                                          "written in the request")],
     ) -> str:
         """Refund a purchase of the customer who asked (money goes back to them). Only within the refund policy."""
-        purchase = self._purchase(purchase_id)
-        self._check_owner(purchase, customer_email)
-        age = (self.today() - date.fromisoformat(purchase["purchased_on"])).days
-        if purchase["refund_id"] is not None:
-            raise PermissionError(f"purchase {purchase_id} was already refunded ({purchase['refund_id']})")
-        if age > REFUND_WINDOW_DAYS:
-            raise PermissionError(f"refused by policy: purchase {purchase_id} was made {age} days ago; "
-                                  f"refunds are only possible within {REFUND_WINDOW_DAYS} days of purchase")
-        if not 0 < amount <= purchase["amount"]:
-            raise ValueError(f"amount must be more than 0 and at most the ${purchase['amount']:.2f} paid, got {amount}")
+        self.refusal_of_refund(dict(purchase_id=purchase_id, amount=amount, customer_email=customer_email))
         refund_id = "R" + purchase_id[1:]
         with closing(connect(self.db_path)) as conn, conn:
             conn.execute("INSERT INTO refunds VALUES (?, ?, ?, ?, ?)",
@@ -152,6 +143,21 @@ class RefundDesk:
                           datetime.now(UTC).isoformat()))
         return json.dumps({"refund_id": refund_id, "purchase_id": purchase_id, "amount": round(amount, 2),
                            "status": "refunded"})
+
+    def refusal_of_refund(self, args: dict[str, Any]) -> None:
+        """`issue_refund`'s refusals, with no side effect (its precheck): raises when the purchase is unknown, not the
+        asking customer's, already refunded, past the refund window, or the amount is not within what was paid."""
+        purchase_id, amount = str(args.get("purchase_id", "")), args.get("amount")
+        purchase = self._purchase(purchase_id)
+        self._check_owner(purchase, str(args.get("customer_email", "")))
+        age = (self.today() - date.fromisoformat(purchase["purchased_on"])).days
+        if purchase["refund_id"] is not None:
+            raise PermissionError(f"purchase {purchase_id} was already refunded ({purchase['refund_id']})")
+        if age > REFUND_WINDOW_DAYS:
+            raise PermissionError(f"refused by policy: purchase {purchase_id} was made {age} days ago; "
+                                  f"refunds are only possible within {REFUND_WINDOW_DAYS} days of purchase")
+        if not isinstance(amount, (int, float)) or not 0 < amount <= purchase["amount"]:
+            raise ValueError(f"amount must be more than 0 and at most the ${purchase['amount']:.2f} paid, got {amount}")
 
     def reconcile_refund(self, args: dict[str, Any]) -> str | None:
         """After a crash mid-refund: the refund's result if it is in the database, else None."""
@@ -441,7 +447,7 @@ def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
         tool_spec(desk.list_purchases, risk="read", scopes=("purchases:read",)),
         tool_spec(desk.check_refund_policy, risk="read", scopes=("purchases:read",)),
         tool_spec(desk.issue_refund, risk="irreversible", scopes=("refunds:write",), reconcile=desk.reconcile_refund,
-                  verify=desk.verify_refund, intent=REFUND_INTENT,
+                  verify=desk.verify_refund, precheck=desk.refusal_of_refund, intent=REFUND_INTENT,
                   grounding={"customer_email": "request", "purchase_id": "observed"}),
         # the reply goes to the customer id a lookup found, or to the requester's own e-mail when none was
         tool_spec(desk.draft_reply, risk="write", scopes=("replies:write",), verify=desk.verify_draft,

@@ -207,7 +207,13 @@ class VulnWatch:
     ) -> str:
         """Post a notice about a week's report to a channel or a person that notification_plan lists as
         pending for that week. It cannot be unsent."""
-        text = self._naming_week(channel, text)
+        return self.outbox.send_message(channel, self.refusal_of_message(dict(channel=channel, text=text)))
+
+    def refusal_of_message(self, args: dict[str, Any]) -> str:
+        """`send_message`'s refusals, with no side effect (its precheck): raises when the notice names no ISO week or
+        notification_plan lists no pending notice to its channel for that week; else returns the text as sent."""
+        channel = str(args.get("channel", ""))
+        text = self._naming_week(channel, str(args.get("text", "")))
         week = WEEK.search(text)
         if not week:
             raise ValueError("not sent: a notice names the ISO week it is about (like 2026-W47), as "
@@ -216,7 +222,7 @@ class VulnWatch:
         if channel.strip() not in pending:
             raise PermissionError(f"not sent: notification_plan('{week.group(0)}') lists no pending notice to "
                                   f"{channel.strip()} (pending: {', '.join(pending) or 'none'}); send only what it lists")
-        return self.outbox.send_message(channel, text)
+        return text
 
     def reconcile_message(self, args: dict[str, Any]) -> str | None:
         """After a crash mid-send: the result if this message (as sent, naming its week) is in the outbox, else None."""
@@ -383,5 +389,5 @@ def vulnwatch_tools(watch: VulnWatch) -> list[ToolSpec]:
         tool_spec(watch.notification_plan, risk="read", scopes=("reports:read", "messages:read"),
                   grounding={"week": "observed"}),
         tool_spec(watch.send_message, risk="irreversible", scopes=("messages:send",), reconcile=watch.reconcile_message,
-                  verify=watch.verify_message, grounding={"channel": "observed"}),
+                  verify=watch.verify_message, grounding={"channel": "observed"}, precheck=watch.refusal_of_message),
     ]
