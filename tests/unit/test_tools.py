@@ -14,7 +14,7 @@ from taskwarden.tools.policy import PolicyGate, forbid, require_approval
 from taskwarden.tools.registry import Role, ToolRegistry, tool_spec
 from taskwarden.tools.resilience import TransientToolError
 from taskwarden.workflows import get_workflow, workflow_names
-from taskwarden.workflows.refunds.db import refunds_for
+from taskwarden.workflows.refunds.db import refunds_for, reply_drafts
 from taskwarden.workflows.refunds.tools import RefundDesk, refund_tools
 
 
@@ -181,6 +181,23 @@ def test_a_reply_goes_to_a_known_customer_or_an_email_address(desk):
         desk.draft_reply("C999", "Hello")
     with pytest.raises(ValueError, match="empty"):
         desk.draft_reply("C001", "  ")
+
+
+@pytest.mark.parametrize("message, named", [
+    ("The customer C001 requested a refund of P1002.", "C001"),
+    ("That desk was bought by Alice, so it cannot be refunded to you.", "Alice"),
+    ("Order P1002 belongs to Alice Martin (alice@example.com).", "Alice, Alice Martin, alice@example.com"),
+    ("Refunds for c002 are handled separately.", "C002"),
+])
+def test_a_reply_never_names_another_customer(desk, refunds_db, message, named):
+    """Measured (other-customer-carla-asks-alices-desk): Carla's reply about Alice's order named Alice's id."""
+    with pytest.raises(PermissionError, match=rf"names another customer \({named}\)"):
+        desk.draft_reply("C003", message)
+    with pytest.raises(PermissionError, match="names another customer"):
+        desk.draft_reply("zoe@example.com", message)  # someone with no account: every customer is another
+    assert reply_drafts(refunds_db) == []
+    own = "Carla, order P1002 is not on your account (carla@example.com), so we cannot refund it."
+    assert json.loads(desk.draft_reply("C003", own))["saved"], "the recipient's own name and address"
 
 
 def _refund_call(purchase_id, outcome):

@@ -191,7 +191,8 @@ class RefundDesk:
     ) -> str:
         """Save the reply to the customer as a draft for the support team to send.
 
-        A reply may only say a refund was made when one was issued (checked against the refunds table)."""
+        A reply may only say a refund was made when one was issued (checked against the refunds table), and names
+        no other customer."""
         recipient = customer_id.strip()
         if not message.strip():
             raise ValueError("the reply message is empty")
@@ -199,6 +200,7 @@ class RefundDesk:
             with closing(connect(self.db_path)) as conn:
                 if conn.execute("SELECT 1 FROM customers WHERE id = ?", (recipient,)).fetchone() is None:
                     raise LookupError(f"no customer with id {recipient!r}; use the customer's e-mail address instead")
+        self._check_privacy(recipient, message)
         self._check_refund_claims(recipient, message)
         with closing(connect(self.db_path)) as conn, conn:
             cursor = conn.execute("INSERT INTO reply_drafts (customer_id, message, created_at) VALUES (?, ?, ?)",
@@ -413,6 +415,20 @@ class RefundDesk:
             raise PermissionError(f"reply not saved: it says {', '.join(unrefunded)} was refunded, but no refund was "
                                   f"issued for it. {fact} {hint}")
 
+    def _check_privacy(self, recipient: str, message: str) -> None:
+        """Refuse a reply that names another customer (their id, name or e-mail address): a customer hears about
+        their own account only. Measured: Carla's reply about Alice's order said "the customer C001 requested a
+        refund"."""
+        with closing(connect(self.db_path)) as conn:
+            others = conn.execute("SELECT id, name, email FROM customers WHERE id != ? AND lower(email) != lower(?)",
+                                  (recipient, recipient)).fetchall()
+        named = sorted({value for row in others for value, flags in _identities(row)
+                        if re.search(rf"(?<![\w@.-]){re.escape(value)}(?![\w@-])", message, flags)})
+        if named:
+            raise PermissionError(f"reply not saved: it names another customer ({', '.join(named)}). A reply tells a "
+                                  "customer about their own account only: leave out other customers' ids, names and "
+                                  "e-mail addresses (an order that is not theirs is 'not on your account').")
+
     def _check_owner(self, purchase: dict[str, Any], email: str) -> None:
         """Refuse a purchase that is not the requester's: a refund goes only to the customer who asked."""
         with closing(connect(self.db_path)) as conn:
@@ -437,6 +453,13 @@ class RefundDesk:
         if row is None:
             raise LookupError(f"no purchase with id {purchase_id!r}")
         return dict(row)
+
+
+def _identities(customer: Any) -> list[tuple[str, int]]:
+    """How a text may name a customer, with the regex flags to find each: their id and e-mail address in any case,
+    their full and first name as written (capitalised, so that "dan" in a sentence is not Dan)."""
+    names = (customer["name"], customer["name"].split()[0]) if customer["name"].split() else ()
+    return [(customer["id"], re.IGNORECASE), (customer["email"], re.IGNORECASE), *((name, 0) for name in names)]
 
 
 def refund_tools(desk: RefundDesk) -> list[ToolSpec]:
