@@ -142,6 +142,10 @@ class WorkerState(WorkerInput, total=False):
     """Reliability interventions in this attempt (blocked calls, corrective messages), oldest first."""
     progress_step: int
     """The attempt's model-call count when a tool call last made progress (a new successful result)."""
+    prechecked: dict[str, dict[str, Any]]
+    """The tool's own refusals (`ToolSpec.precheck`) of the last reply's calls that a person would be asked about, by
+    call id (``observation``, ``errors``): found when the model proposed them and kept in the checkpoint, so that a
+    review resumed later is about the same calls."""
 
 
 class WorkerOutput(TypedDict, total=False):

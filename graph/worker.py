@@ -4,9 +4,10 @@
 
 `run_tools` interrupts for a human when the gate requires approval. LangGraph re-runs a node from
 its start on resume, so everything before the interrupt is deterministic (gating) and side effects
-happen only after it, through the idempotency ledger. The one read before it is a tool's precheck (its own
-refusals): when the system changed while a human was reviewing, a call it now refuses leaves the review, and the
-reviewer is asked again about the calls left (an answer for another number of calls is re-asked).
+happen only after it, through the idempotency ledger. A tool's precheck (its own refusals, so that nobody is asked
+about a call the tool would refuse) reads the system, so it runs in `call_model`, when the model proposes the call,
+and its verdict is kept in the state: a review resumed later is about the same calls, and a call that became
+refusable while a person reviewed it is refused by the tool itself when it runs.
 """
 
 from __future__ import annotations
@@ -172,7 +173,8 @@ def build_worker_graph(engine: Engine) -> Any:
         emit_model_call("worker", reply, seconds, task_id=state["task"]["id"])
         for call in reply.tool_calls:
             emit("tool_call", task_id=state["task"]["id"], tool=call["name"], args=call["args"])
-        update: dict[str, Any] = {"worker_messages": [*nudge, reply], "usage": usage_of_call(reply, seconds)}
+        update: dict[str, Any] = {"worker_messages": [*nudge, reply], "usage": usage_of_call(reply, seconds),
+                                  "prechecked": refused_before_review(reply.tool_calls, role, workflow, reliability)}
         if nudge:
             update.update(interventions=[intervened], progress_step=steps)
         what = None if reply.tool_calls or not reliability.loop_recovery else non_answer(
@@ -229,8 +231,10 @@ def build_worker_graph(engine: Engine) -> Any:
         # a call this task already made is replayed from the ledger, not made again: nobody is asked twice
         asking = [c for c in gated if c.call_id not in blocks and c.call_id not in done
                   and (_confirmable(c, reliability, workflow) or _needs_approval(c))]
-        # the tool's own refusals, found before anyone is asked: nobody approves what the tool then refuses
-        refused = {c.call_id: pre for c in asking if (pre := precheck(c.spec, c.args))}
+        # the tool's own refusals, found when the model proposed the calls: nobody approves what the tool then refuses
+        prechecked = state.get("prechecked") or {}
+        refused = {c.call_id: ToolExecution("error", found["observation"], 0, tuple(found["errors"]))
+                   for c in asking if (found := prechecked.get(c.call_id))}
         needs_confirmation = [c for c in asking if c.call_id not in refused and _confirmable(c, reliability, workflow)]
         confirmations = _ask_confirmations(needs_confirmation, task)
         decisions = _ask_approvals([c for c in asking if c.call_id not in refused
@@ -461,6 +465,19 @@ def after_tools(state: WorkerState, update: dict[str, Any]) -> Literal["call_mod
 
 def _needs_approval(call: GatedCall) -> bool:
     return not call.refusal and call.decision.outcome == "require_approval"
+
+
+def refused_before_review(calls: list[dict[str, Any]], role: Role, workflow: Workflow,
+                          reliability: Reliability) -> dict[str, dict[str, Any]]:
+    """The tool's own refusals (`precheck`) of the proposed calls that a person would be asked to approve or
+    confirm, by call id: what `run_tools` answers instead of asking (the `prechecked` state)."""
+    found: dict[str, dict[str, Any]] = {}
+    for raw in calls:
+        call = gate_call(raw, role, workflow.registry, workflow.gate)
+        if (_needs_approval(call) or _confirmable(call, reliability, workflow)) and \
+                (refused := precheck(call.spec, call.args)):
+            found[call.call_id] = {"observation": refused.observation, "errors": list(refused.errors)}
+    return found
 
 
 def _ask_approvals(gated: list[GatedCall], task: dict[str, Any]) -> dict[str, dict[str, Any]]:

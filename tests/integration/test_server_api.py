@@ -20,7 +20,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_server import taskwarden_serve
 
 from taskwarden.serve.signatures import SIGNATURE_HEADER, sign
-from taskwarden.workflows.refunds.db import refunds_for
+from taskwarden.workflows.refunds.db import refunds_for, seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -37,6 +37,11 @@ class Server:
     url: str
     home: Path
     inbox: Path
+
+    def reset_refunds(self) -> None:
+        """A fresh refund desk database: P1002 refundable again, so a run for it pauses for approval (a refund the
+        tool would refuse, one already made, is refused before anyone is asked)."""
+        seed(self.home / "refunds.db", reset=True)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +87,7 @@ def test_the_server_serves_the_refund_desk_and_says_where_everything_is(server):
 
 
 def test_a_run_streams_its_events_pauses_for_review_and_resumes_through_the_sdk(server):
+    server.reset_refunds()
     client = get_sync_client(url=server.url)
     thread_id = client.threads.create(metadata={"test": "sdk"})["thread_id"]
     events, updates = [], []
@@ -117,6 +123,7 @@ def test_a_run_streams_its_events_pauses_for_review_and_resumes_through_the_sdk(
 
 
 def test_remote_graph_drives_the_same_review(server):
+    server.reset_refunds()
     remote = RemoteGraph("refunds", url=server.url)
     config = {"configurable": {"thread_id": str(uuid.uuid4())}}
     chunks = list(remote.stream(user_message(), config, stream_mode=["updates", "custom"]))  # (mode, data, ...)
@@ -135,6 +142,7 @@ def test_remote_graph_drives_the_same_review(server):
 
 
 def test_a_webhook_event_starts_one_run_even_when_delivered_twice(server):
+    server.reset_refunds()
     client = get_sync_client(url=server.url)
     payload = {"request": REQUEST, "event_id": f"evt-{uuid.uuid4().hex[:8]}", "source": "web form"}
     first = signed_post(server.url, "refunds", payload)
@@ -169,6 +177,7 @@ def test_a_webhook_with_an_invalid_payload_or_signature_starts_nothing(server):
 
 
 def test_a_schedule_is_the_servers_cron_api(server):
+    server.reset_refunds()
     client = get_sync_client(url=server.url)
     marker = uuid.uuid4().hex[:8]
     cron = client.crons.create("refunds", schedule="* * * * * */2", input=user_message(),

@@ -140,19 +140,24 @@ def test_a_refund_of_another_customers_purchase_is_refused_before_any_review(mak
     assert "tool_result" in kinds and "review_requested" not in kinds
 
 
-def test_a_call_refused_while_its_review_was_open_is_not_run_on_approval(make_graph, refunds_db):
-    """A run paused for approval resumes after the system changed (the purchase was refunded meanwhile): the
-    precheck now refuses the call, so the approval runs nothing and the model is told why."""
+@pytest.mark.parametrize("decision", [{"type": "approve"}, {"type": "reject", "message": "Refunded by phone."}])
+def test_a_review_resumed_after_the_system_changed_keeps_the_reviewers_answer(make_graph, refunds_db, decision):
+    """The precheck's verdict is kept from when the call was proposed: a run paused for approval that resumes after
+    the purchase was refunded elsewhere records the reviewer's answer, and the tool still refuses a second refund."""
     import sqlite3
 
     graph, models = paused_refund(make_graph, refund(answer="Not refunded: it already was."))
     with sqlite3.connect(refunds_db) as conn:
         conn.execute("INSERT INTO refunds VALUES ('R1002', 'P1002', 249.0, 'by phone', '2026-11-20T10:00:00')")
-    out = graph.invoke(Command(resume={"decisions": [{"type": "approve"}]}), CFG)
+    out = graph.invoke(Command(resume={"decisions": [decision]}), CFG)
     assert out["status"] == "completed"
+    assert [r["decision"] for r in out["reviews"]] == [decision["type"]], "the reviewer's answer is kept"
     assert [r["reason"] for r in refunds_for(refunds_db)] == ["by phone"], "nothing refunded twice"
     (action,) = out["tasks"]["t2"]["actions"]
-    assert action["outcome"] == "error" and "already refunded (R1002)" in action["summary"]
+    if decision["type"] == "approve":
+        assert action["outcome"] == "error" and "already refunded (R1002)" in action["summary"]
+    else:
+        assert action["outcome"] == "rejected"
 
 
 @pytest.mark.parametrize("resume, error", [
