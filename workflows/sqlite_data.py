@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 
@@ -14,6 +14,21 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+@contextmanager
+def write_lock(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection that holds the database's write lock (``BEGIN IMMEDIATE``) until the block ends: committed when
+    it ends, rolled back when it raises. Checks made while it is held, on any connection, stay true until its
+    writes commit, since no other writer can commit in between (check, then write, with no window)."""
+    with closing(connect(path)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
 
 def seed_database(path: str | Path, fill: Callable[[sqlite3.Connection], None], *, reset: bool = False) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sqlite3
 
 import pypdf
 import pytest
@@ -173,6 +174,38 @@ def test_flag_exception_files_once_and_blocks_payment(desk):
     desk.flag_exception("INV-2041", "the vendor called about it")
     with pytest.raises(PermissionError, match="already filed as an exception"):
         desk.schedule_payment("INV-2041", "PO-1001", 2340.0)
+
+
+@pytest.mark.parametrize(("write", "check"), [
+    (lambda desk: desk.schedule_payment("INV-2041", "PO-1001", 2340.0), "refusal_of_payment"),
+    (lambda desk: desk.flag_exception("INV-2041", "the vendor called about it"), "refusal_of_exception"),
+], ids=["schedule_payment", "flag_exception"])
+def test_a_write_checks_under_the_write_lock_so_no_other_run_pays_in_between(desk, monkeypatch, write, check):
+    """Another run that pays the invoice between a write's checks and its insert would leave it paid and filed (or
+    paid twice): while the checks run, the database's write lock is held, and that run waits."""
+    rival = sqlite3.connect(desk.db_path, timeout=0)
+    checked, blocked = getattr(desk, check), []
+
+    def check_then_race(args):
+        found = checked(args)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            rival.execute("INSERT INTO payments VALUES ('INV-2041', 'PO-1001', 'V01', 2340.0, '2026-01-01')")
+        blocked.append(args["invoice_number"])
+        return found
+
+    monkeypatch.setattr(desk, check, check_then_race)
+    write(desk)
+    rival.close()
+    assert blocked == ["INV-2041"]
+    assert len(payments(desk.db_path)) + len(exceptions(desk.db_path)) == 2, "the seeded payment and this write"
+
+
+def test_a_write_that_is_refused_leaves_the_lock_and_the_database_as_they_were(desk):
+    with pytest.raises(PermissionError, match="already paid"):
+        desk.flag_exception("INV-1990", "duplicate")
+    with sqlite3.connect(desk.db_path, timeout=0) as other:  # the refused write released its lock
+        other.execute("DELETE FROM payments WHERE invoice_number = 'INV-1990'")
+    assert payments(desk.db_path) == [] and exceptions(desk.db_path) == []
 
 
 def test_writes_are_verified_and_need_no_intent(desk):

@@ -31,6 +31,7 @@ from taskwarden.workflows.invoices.prompts import (
     UNREADABLE_NEXT_STEP,
     UNSTATED_OUTCOMES,
 )
+from taskwarden.workflows.sqlite_data import write_lock
 from taskwarden.workflows.text import sentences
 
 AMOUNT_TOLERANCE_USD = 0.01
@@ -147,9 +148,9 @@ class InvoiceDesk:
                          amount: Annotated[float, Field(description="The invoice total in USD")]) -> str:
         """Schedule payment of an invoice to the vendor's account on file. Only for an invoice that matches an open
         purchase order (same vendor, same amount within $0.01), paid once."""
-        found = self.refusal_of_payment(dict(invoice_number=invoice_number, po_number=po_number, amount=amount))
-        po, total = found.purchase_order, found.fields["total"]
-        with closing(connect(self.db_path)) as conn, conn:  # the invoice's total is what is paid
+        with write_lock(self.db_path) as conn:  # no other run pays or flags it between the checks and the insert
+            found = self.refusal_of_payment(dict(invoice_number=invoice_number, po_number=po_number, amount=amount))
+            po, total = found.purchase_order, found.fields["total"]  # the invoice's total is what is paid
             conn.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?)",
                          (found.invoice_number, po["po_number"], po["vendor_id"], total, self.today().isoformat()))
         return json.dumps({"status": "payment scheduled", "invoice_number": found.invoice_number,
@@ -209,8 +210,8 @@ class InvoiceDesk:
         """File an invoice as an exception for a human to resolve (a mismatch, an unknown or closed PO, no PO
         number, an unreadable document, suspicious payment instructions). The invoice is not paid."""
         number = invoice_number.strip().upper()
-        self.refusal_of_exception(dict(invoice_number=number, reason=reason))
-        with closing(connect(self.db_path)) as conn, conn:
+        with write_lock(self.db_path) as conn:  # no other run pays it between the checks and the insert
+            self.refusal_of_exception(dict(invoice_number=number, reason=reason))
             filed = conn.execute("SELECT id FROM exceptions WHERE invoice_number = ?", (number,)).fetchone()
             if filed is not None:
                 return json.dumps({"status": "already filed for review", "exception_id": filed["id"],
