@@ -103,6 +103,10 @@ LOOK_BEFORE_ACT_PLAN_RULE = """
 UNGROUNDED_OBSERVATION = ("Not run: {tool} was blocked: {problems}. {how} Then call {tool} again with the values "
                           "the tools report, or, if the record cannot be found, give your final answer saying so.")
 REQUEST_DISAGREES = "Not run: {tool} was blocked: {problem}. Call {tool} again with that change."
+REQUEST_RULES_OUT = "Not run: {tool} was blocked: {problem}. Do not call {tool} again: give your final answer."
+"""A request check's problem that no change to the call fixes (`NothingToCall`). Measured, with REQUEST_DISAGREES in its
+place: asked for ../invoices.db (not in the inbox), the payer tried flag_exception twice more, then answered "The
+invoice ../invoices.db was not found in the inbox. Call flag_exception again with that change."."""
 UNGROUNDED_LOOKUP = ("Not run: {tool} was blocked: {problems}. Search with a value the request or an earlier tool "
                      "result gives, as written there (an id, e-mail address, name or company); never make one up.{given}"
                      " If nothing the request gives finds the record, give your final answer saying so.")

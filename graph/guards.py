@@ -20,6 +20,7 @@ from taskwarden.agents.prompts import (
     REPEATED_FAILURE_OBSERVATION,
     REQUEST_DISAGREES,
     REQUEST_GIVES,
+    REQUEST_RULES_OUT,
     UNGROUNDED_LOOKUP,
     UNGROUNDED_OBSERVATION,
 )
@@ -28,7 +29,7 @@ from taskwarden.graph.reliability import Reliability
 from taskwarden.graph.state import ActionRecord
 from taskwarden.tools.executor import GatedCall, call_key, format_args
 from taskwarden.tools.grounding import Evidence, check_grounding, request_values, substituted_lookup
-from taskwarden.tools.registry import Role, ToolRegistry, ToolSpec
+from taskwarden.tools.registry import NothingToCall, Role, ToolRegistry, ToolSpec
 
 FAILED_OUTCOMES = ("error", "refused", "invalid", "blocked", "rejected")
 
@@ -74,7 +75,8 @@ def disagrees_with_request(call: GatedCall, reliability: Reliability, request: s
         return None
     if not problem:
         return None
-    return Block("grounding", REQUEST_DISAGREES.format(tool=call.name, problem=problem),
+    observation = REQUEST_RULES_OUT if isinstance(problem, NothingToCall) else REQUEST_DISAGREES
+    return Block("grounding", observation.format(tool=call.name, problem=problem),
                  f"blocked {call.name}: {problem}")
 
 

@@ -22,6 +22,12 @@ AnswerCheck = Callable[[str, list[dict[str, Any]], str], "str | None"]
 (see `Role.answer_check`)."""
 
 
+
+class NothingToCall(str):
+    """A `ToolSpec.request_check` problem that no change to the call fixes (the record the request names does not
+    exist): the model is told to answer, not to call the tool again. Any other problem says what to change."""
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool plus what the engine must know to run it safely."""
@@ -59,7 +65,8 @@ class ToolSpec:
     request_check: Callable[[dict[str, Any], str], str | None] | None = None
     """For side-effecting tools, grounding beyond traceability: given a call's arguments and the request, None
     when they agree, else what to change (e.g. the request names an owner the call leaves empty). A call that
-    fails it is blocked before it runs and the model is told what to change."""
+    fails it is blocked before it runs and the model is told what to change; a `NothingToCall` problem (no call of
+    the tool fits the request) tells it to answer instead."""
     precheck: Callable[[dict[str, Any]], None] | None = None
     """For side-effecting tools: the tool's own refusals, checked without side effects. Given a call's arguments, it
     raises what the tool would raise (the tool itself should call it first, so the two cannot drift apart). It runs

@@ -17,6 +17,7 @@ from taskwarden.evals.dataset import Case, load_dataset, parse_lines
 from taskwarden.graph.reliability import Reliability
 from taskwarden.testing import call, say
 from taskwarden.tools.grounding import Evidence, check_grounding
+from taskwarden.tools.registry import NothingToCall
 from taskwarden.workflows.invoices import evaluation
 from taskwarden.workflows.invoices.db import exceptions, payments, seed
 from taskwarden.workflows.invoices.documents import (
@@ -512,6 +513,9 @@ def test_an_invoice_the_request_does_not_name_is_not_paid_in_its_place(make_grap
     assert [p["invoice_number"] for p in payments(db)] == ["INV-1990"], "only the seeded payment"
     told = [m.content for c in models["worker"].calls for m in c.messages if getattr(m, "name", "") == "schedule_payment"]
     assert told and "the request names ../invoices.db, which is not an invoice file in the inbox" in told[-1]
+    assert told[-1].endswith("Do not call schedule_payment again: give your final answer."), \
+        "no change to the call fixes it (measured: told to call again 'with that change', the payer tried twice more)"
+    assert "again with that change" not in told[-1]
     payer = {role.name: role for role in invoices.roles}["payer"]
     matched = [{"tool": "match_invoice", "args": {"invoice_number": "INV-2041"}, "outcome": "executed"}]
     request = "Process the invoice ../invoices.db in the inbox"
@@ -610,6 +614,8 @@ def test_only_the_invoice_the_request_names_is_paid_or_flagged(desk):
     assert desk.named_check(pay, "Process the invoice /etc/passwd") is not None, "a path names a document too"
     other = desk.named_check(pay, "Please process INV-2042.md from the accounts-payable inbox.")
     assert other.startswith("the request names invoice INV-2042, not INV-2041")
+    assert isinstance(outside, NothingToCall) and not isinstance(other, NothingToCall), \
+        "no call fits a request whose document is not in the inbox; another invoice number would"
     for request in ("Process the invoice INV-2041.pdf in the inbox", "Process invoice inv-2041 from the inbox.",
                     "Process INV-2041 (or INV-2042.md) and ../nowhere.pdf", "Pay what is due and/or flag the rest."):
         assert desk.named_check(pay, request) is None, request

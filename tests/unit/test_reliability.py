@@ -17,9 +17,11 @@ from langgraph.types import Command
 from scripts import TODAY, passes, plan, refund, research, scripted_tasks_only
 from taskwarden.graph import build_workflow
 from taskwarden.graph.context import Context
+from taskwarden.graph.guards import disagrees_with_request
 from taskwarden.graph.reliability import MECHANISMS, Reliability
 from taskwarden.graph.workflow import Workflow
 from taskwarden.testing import ScriptedChatModel, call, say, structured
+from taskwarden.tools.executor import GatedCall
 from taskwarden.tools.grounding import (
     Evidence,
     check_grounding,
@@ -30,7 +32,8 @@ from taskwarden.tools.grounding import (
     substituted_lookup,
 )
 from taskwarden.tools.ledger import Ledger
-from taskwarden.tools.registry import Role, tool_spec
+from taskwarden.tools.policy import PolicyDecision
+from taskwarden.tools.registry import NothingToCall, Role, tool_spec
 from taskwarden.workflows.refunds.prompts import REFUNDER_CRITERIA
 from taskwarden.workflows.refunds.workflow import refund_desk
 
@@ -135,6 +138,23 @@ def test_the_record_the_request_names_wins_over_one_the_model_saw():
     spec = tool("refund_it", "purchase_id")
     [problem] = check_grounding(spec, {"purchase_id": "P1001"}, Evidence("refund P9999", ('"P1001"',)))
     assert "names P9999, not P1001" in problem.reason
+
+
+@pytest.mark.parametrize(("problem", "ending"), [
+    ("the request names Priya: pass owner='Priya'", "Call assign again with that change."),
+    (NothingToCall("the request names ../x.db, which is not in the inbox"),
+     "Do not call assign again: give your final answer."),
+])
+def test_a_request_check_problem_says_to_change_the_call_or_when_none_fits_to_answer(problem, ending):
+    """Measured: told "Call flag_exception again with that change" after a request check found the named document
+    missing, the payer tried twice more and copied that sentence into its answer."""
+    spec = tool("assign", "lead", "owner", request_check=lambda args, request: problem)
+    gated = GatedCall(call_id="c1", name="assign", args={"lead": "L1", "owner": ""}, spec=spec,
+                      decision=PolicyDecision("allow"))
+    block = disagrees_with_request(gated, Reliability(), "Assign L1")
+    assert block.mechanism == "grounding" and block.observation.endswith(ending)
+    assert block.observation.startswith(f"Not run: assign was blocked: {problem}.")
+    assert disagrees_with_request(gated, Reliability(grounding=False), "Assign L1") is None
 
 
 def test_unknown_mechanisms_and_bad_rules_are_clear_errors():

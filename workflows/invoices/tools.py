@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from taskwarden.tools.registry import ToolSpec, tool_spec
+from taskwarden.tools.registry import NothingToCall, ToolSpec, tool_spec
 from taskwarden.workflows.invoices.db import connect
 from taskwarden.workflows.invoices.documents import READABLE_SUFFIXES, read_document
 from taskwarden.workflows.invoices.fields import INVOICE_NUMBER, PO_NUMBER, parse_invoice, payment_instructions
@@ -358,7 +358,7 @@ class InvoiceDesk:
             return None
         if numbers:
             return NOT_THE_NAMED_INVOICE.format(number=number, named=", ".join(numbers))
-        return NAMED_NOT_IN_INBOX.format(number=number, names=", ".join(unknown))
+        return NothingToCall(NAMED_NOT_IN_INBOX.format(number=number, names=", ".join(unknown)))
 
     def _records(self, number: str) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
         """Invoice `number`'s payment row and exception row, each None where there is none."""
