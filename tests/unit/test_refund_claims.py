@@ -8,7 +8,7 @@ import json
 import pytest
 
 from scripts import TODAY
-from taskwarden.workflows.refunds.claims import cited_refund_ids, claimed_purchase_ids, refund_claims
+from taskwarden.workflows.refunds.claims import cited_refund_ids, claimed_purchase_ids, refund_claims, refund_denials
 from taskwarden.workflows.refunds.db import reply_drafts
 from taskwarden.workflows.refunds.tools import POLICY_TEXT, RefundDesk, item_words
 
@@ -58,6 +58,22 @@ def test_affirmative_refund_sentences_are_claims(text):
 @pytest.mark.parametrize("text", NOT_CLAIMS)
 def test_refusals_questions_and_policy_statements_are_not(text):
     assert refund_claims(text) == []
+
+
+@pytest.mark.parametrize(("text", "denials"), [
+    ("We have not issued a refund because the order needs approval.", ["We have not issued a refund because the order "
+                                                                       "needs approval."]),
+    ("Thanks. No refund was issued for P2001; R2002 was issued for P2002.", ["No refund was issued for P2001"]),
+    ("We cannot refund P3002, the window is 30 days.", ["We cannot refund P3002, the window is 30 days."]),
+    ("The refund was not approved by a human reviewer.", ["The refund was not approved by a human reviewer."]),
+    ("P1001 was already refunded, so no refund was issued.", []),  # refunded before: true, not a denial of it
+    ("We have not refunded it again: it was refunded previously (R1001).", []),
+    ("We have issued a refund of $19.99 (R2002).", []),
+    ("Refunds over $100 need a human's approval; our refund policy allows 30 days.", []),
+    ("Your refund request was received.", []),
+])
+def test_refund_denials_are_clauses_that_say_no_refund_was_made(text, denials):
+    assert refund_denials(text) == denials
 
 
 def test_cited_refund_ids():

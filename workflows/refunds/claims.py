@@ -48,6 +48,23 @@ and a present-tense affirmation, with no 'you', 'your', id or amount ('of $79') 
 refusal "a purchase is refunded only to the customer who made it" into a denial, and the reply was refused 11 times."""
 
 
+_DENIAL = re.compile(
+    r"\bno refunds?\b(?!\s+(?:request|policy|window))"
+    r"|\b(?:not|n't|never)\s+(?:yet\s+)?(?:been\s+)?(?:issued|processed|approved|made|given|granted|refunded|credited)\b"
+    r"|\b(?:cannot|can't|could not|couldn't|unable to|won't|will not|did not|didn't|do not|don't|are not able to)\s+"
+    r"(?:issue|process|approve|make|give|grant|refund|offer)\b",
+    re.IGNORECASE)
+_EARLIER = re.compile(r"\b(?:already|previously|earlier|before|prior|last (?:week|month|time))\b", re.IGNORECASE)
+"""A denial that says the purchase was refunded before ('not refunded again: it was already refunded') is true."""
+
+
+def refund_denials(message: str) -> list[str]:
+    """The clauses of `message` (split where a sentence turns) that say no refund was made, and not because one was
+    made before: 'We have not issued a refund because ...', 'no refund was issued for P2001'."""
+    return [c.strip() for s in sentences(message) for c in _CLAUSE.split(s)
+            if c.strip() and _REFUND_WORD.search(c) and _DENIAL.search(c) and not _EARLIER.search(s)]
+
+
 def refund_claims(message: str) -> list[str]:
     """The sentences of `message` that say a refund was or will be made (in a clause that is not negated)."""
     return [s for s in sentences(message) if _claiming_clauses(s)]

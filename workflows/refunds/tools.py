@@ -15,23 +15,34 @@ from pydantic import Field
 
 from taskwarden.graph.asks import asks_for
 from taskwarden.tools.registry import ToolSpec, tool_spec
-from taskwarden.workflows.refunds.claims import PURCHASE_ID, cited_refund_ids, claimed_purchase_ids, refund_claims
+from taskwarden.workflows.refunds.claims import (
+    PURCHASE_ID,
+    cited_refund_ids,
+    claimed_purchase_ids,
+    refund_claims,
+    refund_denials,
+)
 from taskwarden.workflows.refunds.db import connect
 from taskwarden.workflows.refunds.prompts import (
     ALREADY_REFUNDED_SENTENCE,
+    DENIED_ON_RECORD,
     NO_LONGER_REFUNDABLE_SENTENCE,
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
     NOT_THE_REQUESTER,
     ON_RECORD_HINT,
+    REASON_FOUND,
+    REASON_TO_COPY,
     REFUND_IN_SENTENCE,
     REFUNDS_SENTENCE,
+    REQUEST_AS_REASON,
     STILL_REFUNDABLE_SENTENCE,
     UNCHECKED_PURCHASES,
     UNREPORTED_REFUNDS,
     UNSAID_UNBOUGHT,
     UNSTATED_POLICY,
 )
+from taskwarden.workflows.text import copied_words
 
 REFUND_WINDOW_DAYS = 30
 APPROVAL_THRESHOLD_USD = 100.0
@@ -56,6 +67,8 @@ _REFUND_QUESTION = re.compile(r"\b(refund\w*|return\w*|money back|polic\w*)\b[^.
 REFUND_INTENT = r"refund|reimburs|charge ?back|\breturn|money back|\$ ?\d[\d,.]* back\b|\b(want|get) (it|them) back\b"
 """What a request must say for a refund to be issued at all: a refund, a return or money back. A question
 about refunds, or a "don't refund", mentions it without asking for it (`graph/asks.py`)."""
+_REASON = re.compile(r"\b(?:because|as|since|due to)\b", re.IGNORECASE)
+"""Where a denial gives its reason."""
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 DECIDED = ("executed", "replayed", "rejected", "refused")
 """Outcomes of an `issue_refund` call that settle its purchase: made, or declined by a person or the policy."""
@@ -313,10 +326,23 @@ class RefundDesk:
                                            for e in emails):
                     on_record.append(row)
         missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
-        if not missing:
-            return (self._unsaid_unbought(reply, request, emails)
-                    or _unstated_policy(reply, request, self._standing(request, emails)))
-        return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
+        if missing:
+            return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
+        return (_denied_on_record(reply, on_record) or self._request_as_reason(reply, request, emails)
+                or self._unsaid_unbought(reply, request, emails)
+                or _unstated_policy(reply, request, self._standing(request, emails)))
+
+    def _request_as_reason(self, reply: str, request: str, emails: list[str]) -> str | None:
+        """When a denial in the reply gives as its reason ('because ...') five or more words copied from the request:
+        what to save instead, with where the purchases asked about stand (`_standing`) as the reason to copy when
+        there are any; else None. A request's claims ('the 30-day rule is disabled') are not facts."""
+        for denial in refund_denials(reply):
+            _, *reason = _REASON.split(denial, maxsplit=1)
+            if reason and (words := copied_words(reason[0], request)):
+                standing = " ".join(self._standing(request, emails).values())
+                return REQUEST_AS_REASON.format(words=words, reason=REASON_TO_COPY.format(sentence=standing)
+                                                if standing else REASON_FOUND)
+        return None
 
     def _unsaid_unbought(self, reply: str, request: str, emails: list[str]) -> str | None:
         """When the request asks to refund an item (by name, no purchase id) that the requester, a known customer,
@@ -483,6 +509,19 @@ def _refunds_sentence(rows: list[Any]) -> str:
     refunds = "; ".join(REFUND_IN_SENTENCE.format(refund_id=row["id"], amount=row["amount"],
                                                   purchase_id=row["purchase_id"], item=row["item"]) for row in rows)
     return REFUNDS_SENTENCE.format(noun="refunds" if len(rows) > 1 else "refund", refunds=refunds)
+
+
+def _denied_on_record(reply: str, on_record: list[Any]) -> str | None:
+    """When the reply says no refund was made (`refund_denials`) in a clause that names no purchase, or names one of
+    `on_record` (the refunds on record for what the customer asked about): what to save instead, with the refunds as a
+    sentence to copy; else None. A denial of another purchase ('no refund for P2001: too old') is left alone."""
+    refunded = {row["purchase_id"] for row in on_record}
+    denials = [clause for clause in refund_denials(reply)
+               if not (named := set(PURCHASE_ID.findall(clause))) or named & refunded]
+    if not on_record or not denials:
+        return None
+    refunds = " and ".join(f"{row['id']} ({row['purchase_id']})" for row in on_record)
+    return DENIED_ON_RECORD.format(denial=denials[0], refunds=refunds, sentence=_refunds_sentence(on_record))
 
 
 def _unstated_policy(reply: str, request: str, standing: dict[str, str]) -> str | None:
