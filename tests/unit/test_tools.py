@@ -281,7 +281,7 @@ def test_the_writers_done_check_gives_every_refund_in_one_sentence(desk):
 def test_the_writers_done_check_refuses_a_reply_that_denies_a_refund_on_record(desk):
     """Measured on the embedded model: after R2002 was issued, the writer saved "We have not issued a refund as the
     purchase was made over $100 and needs human approval. Your refund on record: R2002, $19.99 for P2002 (Phone
-    case)." (the sentence the check gave, and its own denial kept); 8 of 75 replies of the whole dataset were such."""
+    case)." (the sentence the check gave, and its own denial kept); 10 of 75 replies were such."""
     request = "alice@example.com: please refund P1001 and P1002."
     desk.issue_refund("P1002", 249.0, "damaged", ALICE)
     on_record = "Your refund on record: R1002, $249.00 for P1002 (Standing desk)."

@@ -44,7 +44,7 @@ DENIED_ON_RECORD = ("the saved reply says \"{denial}\", but the refunds table ho
 """The writer's done check's message when a reply denies a refund that is on record. Measured: after R2002 was issued,
 the writer saved "We have not issued a refund as the purchase was made over $100 and needs human approval. Your refund
 on record: R2002, $19.99 for P2002 (Phone case)." (it added the sentence UNREPORTED_REFUNDS gave, and kept the
-denial); 8 of 75 replies of the whole dataset were such."""
+denial); 10 of 75 replies, the latest of each case, were such."""
 REQUEST_AS_REASON = ("the saved reply gives the customer's own words as its reason (\"{words}\"): a reason comes from "
                      "what the tools found, never from the request. Save one reply that says no refund was issued and "
                      "gives {reason}")
