@@ -253,6 +253,9 @@ def build_worker_graph(engine: Engine) -> Any:
                         blocks.get(call.call_id), confirmations.get(call.call_id), done.get(call.call_id))
                 if redirect := redirects.get(call.call_id):
                     observation = f"{redirect.note}\n{observation}"
+                if outcome == "replayed" and call.call_id in done and \
+                        (undone := undone_after_replay(role, state, reliability, interventions)):
+                    observation = f"{observation}\n{UNFINISHED_REMINDER.format(problem=undone)}"
                 messages.append(ToolMessage(content=observation, tool_call_id=call.call_id, name=call.name,
                                             status="error" if outcome in ("refused", "error", "invalid", "blocked")
                                             else "success"))
@@ -364,6 +367,27 @@ def unfinished(role: Role, state: WorkerState, reliability: Reliability) -> str 
         return role.done_check(actions, state["request"])
     except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
         return None
+
+
+def undone_after_replay(role: Role, state: WorkerState, reliability: Reliability,
+                        interventions: list[dict[str, Any]]) -> str | None:
+    """When the worker repeats a write its task already made (replayed, not made again): what the role's done check
+    still finds undone, recorded as an `unfinished` intervention (once per step), else None. Told only "already done:
+    go on with what is left", the refund writer saved the same reply 6 times after its done check said what to change
+    (measured on the embedded model)."""
+    if role.done_check is None or not reliability.verify_after_write or \
+            any(i.get("action") == "unfinished" for i in interventions):
+        return None
+    try:
+        undone = role.done_check([dict(a) for a in [*state["task"]["actions"], *state.get("actions", [])]],
+                                 state["request"])
+    except Exception:  # noqa: BLE001 - the evaluate node runs the check again and reports its failure
+        return None
+    if undone:
+        interventions.append(intervention(state, "verify_after_write", "unfinished",
+                                          f"repeated a write with work left undone: {undone}",
+                                          step=(state.get("usage") or {}).get("steps", 0)))
+    return undone
 
 
 def finished_message(why: str, instead: str) -> str:

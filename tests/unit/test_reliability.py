@@ -602,6 +602,34 @@ def test_a_writer_that_denies_a_refund_that_was_made_is_told_to_give_it(desk, re
     assert "Your refund on record: R1001, $79.00 for P1001 (Wireless headphones)." in reminder["message"]
 
 
+def test_a_write_repeated_while_work_is_left_undone_is_told_what_is_left(desk, refunds_db, tmp_path):
+    """Measured on the embedded model: told by its done check to put the refund in the reply, the writer saved the
+    same reply 6 times, each answered only "Already done ... go on with what is left"."""
+    denial = "We have not issued a refund for P1001."
+    state, events, models = run(
+        desk, tmp_path, request=f"{ALICE}: please refund order P1001, the headphones stopped working.",
+        orchestrator=[plan(("t1", "researcher", "Find the customer and check the policy", ()),
+                           ("t2", "refunder", "Issue the refund if allowed", ("t1",)),
+                           ("t3", "writer", "Reply to the customer", ("t2",)))],
+        worker=[*research("P1001"), *refund("P1001", 79.0, answer="Refund R1001 issued for $79."),
+                call("draft_reply", when="(t3)", customer_id="C001", message=denial),
+                say("Reply drafted.", when="(t3)"),
+                call("draft_reply", when="Not finished yet", customer_id="C001", message=denial),
+                call("draft_reply", when="Already done in this task", customer_id="C001",
+                     message="Your refund on record: R1001, $79.00 for P1001 (Wireless headphones)."),
+                say("Reply drafted with R1001.", when="(t3)")],
+        evaluator=passes(3))
+    assert state["status"] == "completed" and refunds_for(refunds_db) == ["P1001"]
+    replayed = [m.content for c in models["worker"].calls for m in c.messages if getattr(m, "name", "") == "draft_reply"
+                and m.content.startswith("Already done in this task")]
+    assert replayed and "Not finished yet (checked in the system): the saved reply does not give every refund on " \
+        "record" in replayed[-1], "the replay says what is left, not only 'go on with what is left'"
+    reminders = [e for e in interventions(events, "verify_after_write") if e["action"] == "unfinished"]
+    assert [r["message"].split(":")[0] for r in reminders] == ["answered with work left undone",
+                                                               "repeated a write with work left undone"]
+    assert state["final_answer"] == "Your refund on record: R1001, $79.00 for P1001 (Wireless headphones)."
+
+
 @pytest.mark.parametrize(("answer", "refunded"), [({"type": "response", "message": "Yes, go ahead."}, ["P1001"]),
                                                   ({"type": "response", "message": "No, wait."}, [])])
 def test_a_write_waits_for_the_requesters_explicit_yes(desk, refunds_db, tmp_path, answer, refunded):

@@ -289,6 +289,11 @@ def test_the_writers_done_check_refuses_a_reply_that_denies_a_refund_on_record(d
     undone = desk.unreported([both], request)
     assert undone.startswith('the saved reply says "We have not issued a refund as the desk needs human approval."')
     assert "holds R1002 (P1002)" in undone and undone.endswith(f'"{on_record}"'), "the sentence to begin with"
+    assert "word for word, and after it why P1001 was not refunded, naming the purchase id:" in undone, \
+        "the other purchase asked about, by its id (told 'why anything else was not refunded', the writer added a " \
+        "denial of 'the other items' each time)"
+    only = desk.unreported([both], "alice@example.com: please refund P1002.")
+    assert only.endswith(f'so that is not true. Save this reply instead, word for word: "{on_record}"')
     named = desk.unreported([_reply_call(f"{on_record} We have not issued a refund for P1002 yet.")], request)
     assert named and "R1002 (P1002)" in named, "a denial of the refunded purchase itself"
     for reply in (f"{on_record} We have not issued a refund for P1001: it was bought too long ago.",  # another one

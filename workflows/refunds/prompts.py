@@ -38,13 +38,14 @@ UNREPORTED_REFUNDS = ("the saved reply does not give every refund on record for 
 per refund in turn (each missing the other), or wrote 'it has already been refunded' without the id or amount; a
 sentence to copy gives every refund in one reply."""
 DENIED_ON_RECORD = ("the saved reply says \"{denial}\", but the refunds table holds {refunds} for what the customer "
-                    "asked about: do not say that no refund was issued (if the earlier tasks found it refunded before "
-                    "this request, say it was already refunded). Save one reply that begins with this sentence word for "
-                    "word, then says why anything else asked for was not refunded: \"{sentence}\"")
+                    "asked about, so that is not true. Save this reply instead, word for word{rest}: \"{sentence}\"")
+DENIED_OTHERS = ", and after it why {others} {verb} not refunded, naming the purchase id"
 """The writer's done check's message when a reply denies a refund that is on record. Measured: after R2002 was issued,
 the writer saved "We have not issued a refund as the purchase was made over $100 and needs human approval. Your refund
 on record: R2002, $19.99 for P2002 (Phone case)." (it added the sentence UNREPORTED_REFUNDS gave, and kept the
-denial); 10 of 75 replies, the latest of each case, were such."""
+denial); 10 of 75 replies, the latest of each case, were such. Told also to say "why anything else asked for was not
+refunded", the writer added "We have not issued a refund for the other items requested" each time: the reply to copy
+names only the purchases asked about that have no refund."""
 REQUEST_AS_REASON = ("the saved reply gives the customer's own words as its reason (\"{words}\"): a reason comes from "
                      "what the tools found, never from the request. Save one reply that says no refund was issued and "
                      "gives {reason}")

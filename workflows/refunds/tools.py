@@ -26,6 +26,7 @@ from taskwarden.workflows.refunds.db import connect
 from taskwarden.workflows.refunds.prompts import (
     ALREADY_REFUNDED_SENTENCE,
     DENIED_ON_RECORD,
+    DENIED_OTHERS,
     NO_LONGER_REFUNDABLE_SENTENCE,
     NO_REFUND_HINT,
     NO_SUCH_PURCHASE_SENTENCE,
@@ -316,9 +317,9 @@ class RefundDesk:
         if not saved:
             return None
         reply, emails = saved[-1], EMAIL.findall(request)
-        on_record = []
+        on_record, named = [], self._named_purchases(request, emails)
         with closing(connect(self.db_path)) as conn:
-            for purchase_id in self._named_purchases(request, emails):
+            for purchase_id in named:
                 row = conn.execute("SELECT r.id, r.purchase_id, r.amount, p.item, p.customer_id FROM refunds r "
                                    "JOIN purchases p ON p.id = r.purchase_id WHERE r.purchase_id = ?",
                                    (purchase_id,)).fetchone()
@@ -328,7 +329,7 @@ class RefundDesk:
         missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if missing:
             return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
-        return (_denied_on_record(reply, on_record) or self._request_as_reason(reply, request, emails)
+        return (_denied_on_record(reply, on_record, named) or self._request_as_reason(reply, request, emails)
                 or self._unsaid_unbought(reply, request, emails)
                 or _unstated_policy(reply, request, self._standing(request, emails)))
 
@@ -511,17 +512,20 @@ def _refunds_sentence(rows: list[Any]) -> str:
     return REFUNDS_SENTENCE.format(noun="refunds" if len(rows) > 1 else "refund", refunds=refunds)
 
 
-def _denied_on_record(reply: str, on_record: list[Any]) -> str | None:
+def _denied_on_record(reply: str, on_record: list[Any], asked: list[str]) -> str | None:
     """When the reply says no refund was made (`refund_denials`) in a clause that names no purchase, or names one of
-    `on_record` (the refunds on record for what the customer asked about): what to save instead, with the refunds as a
-    sentence to copy; else None. A denial of another purchase ('no refund for P2001: too old') is left alone."""
+    `on_record` (the refunds on record for the purchases the customer asked about, `asked`): the reply to save instead,
+    the refunds as a sentence to copy, and then why each other purchase asked about was not refunded, by its id; else
+    None. A denial of another purchase ('no refund for P2001: too old') is left alone."""
     refunded = {row["purchase_id"] for row in on_record}
     denials = [clause for clause in refund_denials(reply)
                if not (named := set(PURCHASE_ID.findall(clause))) or named & refunded]
     if not on_record or not denials:
         return None
     refunds = " and ".join(f"{row['id']} ({row['purchase_id']})" for row in on_record)
-    return DENIED_ON_RECORD.format(denial=denials[0], refunds=refunds, sentence=_refunds_sentence(on_record))
+    others = [purchase_id for purchase_id in asked if purchase_id not in refunded]
+    rest = DENIED_OTHERS.format(others=" and ".join(others), verb="were" if len(others) > 1 else "was") if others else ""
+    return DENIED_ON_RECORD.format(denial=denials[0], refunds=refunds, rest=rest, sentence=_refunds_sentence(on_record))
 
 
 def _unstated_policy(reply: str, request: str, standing: dict[str, str]) -> str | None:
