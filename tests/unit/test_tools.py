@@ -249,14 +249,17 @@ def test_the_writers_done_check_wants_each_refund_asked_for_in_the_reply(desk):
     the order P1002 was damaged and needs human approval." and the evaluator passed it."""
     request = "alice@example.com: please refund my standing desk, order P1002, and P1001 too."
     denial = _reply_call("We have not issued a refund because the order P1002 needs human approval.")
-    assert desk.unreported([denial], request) is None, "no refund on record yet: nothing to report"
+    assert desk.unreported([denial], "alice@example.com: please refund my standing desk, order P1002.") is None, \
+        "no refund on record yet: nothing to report"
+    assert "what happened to P1001" in desk.unreported([denial], request), "P1001 is asked about too"
     desk.issue_refund("P1002", 249.0, "damaged", ALICE)
     undone = desk.unreported([denial], request)
     assert undone.startswith("the saved reply does not give every refund on record") and "misses R1002" in undone
     assert '"Your refund on record: R1002, $249.00 for P1002 (Standing desk)."' in undone, "a sentence to copy"
     assert "P1001" not in undone, "P1001 has no refund"
-    assert desk.unreported([denial, _reply_call("Your refund R1002 was issued.")], request) is None, "the last one"
-    assert desk.unreported([_reply_call("We refunded $249.00 for your desk.")], request) is None, "or its amount"
+    one = "alice@example.com: please refund my standing desk, order P1002."  # (P1001 must be named too: below)
+    assert desk.unreported([denial, _reply_call("Your refund R1002 was issued.")], one) is None, "the last one"
+    assert desk.unreported([_reply_call("We refunded $249.00 for your desk.")], one) is None, "or its amount"
     assert "R1002" in desk.unreported([_reply_call("Refunded: R1002."), denial], request), "the last saved reply"
     assert "R1002" in desk.unreported([denial, _reply_call("Refunded: R1002.", "error")], request), "saved ones only"
     assert desk.unreported([], request) is None, "no reply saved: must_call covers it"
@@ -296,13 +299,35 @@ def test_the_writers_done_check_refuses_a_reply_that_denies_a_refund_on_record(d
     assert only.endswith(f'so that is not true. Save this reply instead, word for word: "{on_record}"')
     named = desk.unreported([_reply_call(f"{on_record} We have not issued a refund for P1002 yet.")], request)
     assert named and "R1002 (P1002)" in named, "a denial of the refunded purchase itself"
-    for reply in (f"{on_record} We have not issued a refund for P1001: it was bought too long ago.",  # another one
-                  f"{on_record} It was already refunded, so no refund was issued again.",  # refunded before: true
+    assert desk.unreported([_reply_call(f"{on_record} We have not issued a refund for P1001: the reviewer said no.")],
+                           request) is None, "a denial of another purchase"
+    for reply in (f"{on_record} It was already refunded, so no refund was issued again.",  # refunded before: true
                   f"{on_record} Refunds over $100 need a human's approval.",  # the policy, no denial
                   f"{on_record} Thank you."):
-        assert desk.unreported([_reply_call(reply)], request) is None, reply
+        assert desk.unreported([_reply_call(reply)], "alice@example.com: please refund P1002.") is None, reply
     assert desk.unreported([_reply_call("We have not issued a refund.")], "alice@example.com: refund P1001.") is None, \
         "nothing on record for what was asked: a denial is the outcome"
+
+
+def test_the_writers_done_check_wants_each_purchase_asked_about_named_in_the_reply(desk):
+    """Measured on the embedded model: asked "refund P2001 and P2002 please.", the writer saved only the refund of
+    P2002 (P2001 was 45 days old)."""
+    request = "bob@example.com: refund P2001 and P2002 please."
+    desk.issue_refund("P2002", 19.99, "does not fit", "bob@example.com")
+    only = _reply_call("We have issued a refund of $19.99 for P2002. Your refund ID is R2002.")
+    undone = desk.unreported([only], request)
+    assert undone.startswith("the saved reply does not say what happened to P2001, which the request also asks to "
+                             "refund")
+    assert undone.endswith('word for word: "P2001 (Coffee grinder, $129.00) was bought 45 days ago: it can no longer '
+                           'be refunded, the window is 30 days."'), "why, when the window has closed"
+    for said in ("P2001 is too old to refund.", "The coffee grinder is past the 30-day window."):
+        assert desk.unreported([_reply_call(f"{only['args']['message']} {said}")], request) is None, said
+    assert desk.unreported([only], "bob@example.com: refund P2002 please.") is None, "one purchase asked about"
+    desk.issue_refund("P1002", 249.0, "damaged", ALICE)
+    eligible = desk.unreported([_reply_call("Your refund on record: R1002, $249.00 for P1002 (Standing desk).")],
+                               "alice@example.com: please refund P1001 and P1002.")
+    assert eligible.endswith("gives the refunds made and why P1001 was not refunded, naming the purchase id"), \
+        "still refundable (a reviewer declined it, say): the reply says why, in its words"
 
 
 def test_the_writers_done_check_refuses_a_denial_whose_reason_is_the_requests_own_claim(desk):

@@ -46,6 +46,12 @@ on record: R2002, $19.99 for P2002 (Phone case)." (it added the sentence UNREPOR
 denial); 10 of 75 replies, the latest of each case, were such. Told also to say "why anything else asked for was not
 refunded", the writer added "We have not issued a refund for the other items requested" each time: the reply to copy
 names only the purchases asked about that have no refund."""
+UNEXPLAINED_PURCHASES = ("the saved reply does not say what happened to {purchases}, which the request also asks to "
+                         "refund. Save one reply that gives the refunds made and {what}")
+UNEXPLAINED_WHY = "this sentence word for word: \"{sentence}\""
+UNEXPLAINED_NAME = "why {purchases} {verb} not refunded, naming the purchase id"
+"""The writer's done check's message when a request names several purchases and the reply leaves one out. Measured:
+asked "refund P2001 and P2002 please.", the writer saved only the refund of P2002 (P2001 was 45 days old)."""
 REQUEST_AS_REASON = ("the saved reply gives the customer's own words as its reason (\"{words}\"): a reason comes from "
                      "what the tools found, never from the request. Save one reply that says no refund was issued and "
                      "gives {reason}")

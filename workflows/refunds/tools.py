@@ -39,6 +39,9 @@ from taskwarden.workflows.refunds.prompts import (
     REQUEST_AS_REASON,
     STILL_REFUNDABLE_SENTENCE,
     UNCHECKED_PURCHASES,
+    UNEXPLAINED_NAME,
+    UNEXPLAINED_PURCHASES,
+    UNEXPLAINED_WHY,
     UNREPORTED_REFUNDS,
     UNSAID_UNBOUGHT,
     UNSTATED_POLICY,
@@ -329,9 +332,35 @@ class RefundDesk:
         missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if missing:
             return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
-        return (_denied_on_record(reply, on_record, named) or self._request_as_reason(reply, request, emails)
+        return (_denied_on_record(reply, on_record, named) or self._unexplained(reply, request, emails, named)
+                or self._request_as_reason(reply, request, emails)
                 or self._unsaid_unbought(reply, request, emails)
                 or _unstated_policy(reply, request, self._standing(request, emails)))
+
+    def _unexplained(self, reply: str, request: str, emails: list[str], named: list[str]) -> str | None:
+        """When the request names two or more purchases (`named`) and the reply names neither the id nor the item of one
+        of the requester's that has no refund: what the reply must add, with why as a sentence to copy when the refund
+        window has closed (`_standing`); else None.
+
+        Measured: asked "refund P2001 and P2002 please.", the writer saved only the refund of P2002 (P2001 was 45 days
+        old)."""
+        if len(named) < 2:
+            return None
+        unsaid, why = [], []
+        for purchase_id, sentence in self._standing(request, emails).items():
+            purchase = self._purchase(purchase_id)
+            if purchase["refund_id"] is not None or purchase_id in reply or \
+                    purchase["item"].casefold() in reply.casefold():
+                continue
+            unsaid.append(purchase_id)
+            if not json.loads(self.check_refund_policy(purchase_id))["eligible"]:
+                why.append(sentence)
+        if not unsaid:
+            return None
+        purchases = " and ".join(unsaid)
+        what = (UNEXPLAINED_WHY.format(sentence=" ".join(why)) if len(why) == len(unsaid)
+                else UNEXPLAINED_NAME.format(purchases=purchases, verb="were" if len(unsaid) > 1 else "was"))
+        return UNEXPLAINED_PURCHASES.format(purchases=purchases, what=what)
 
     def _request_as_reason(self, reply: str, request: str, emails: list[str]) -> str | None:
         """When a denial in the reply gives as its reason ('because ...') five or more words copied from the request:
