@@ -22,7 +22,6 @@ AnswerCheck = Callable[[str, list[dict[str, Any]], str], "str | None"]
 (see `Role.answer_check`)."""
 
 
-
 class NothingToCall(str):
     """A `ToolSpec.request_check` problem that no change to the call fixes (the record the request names does not
     exist): the model is told to answer, not to call the tool again. Any other problem says what to change."""

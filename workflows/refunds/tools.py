@@ -80,6 +80,17 @@ POLICY_TEXT = (f"Refunds are possible within {REFUND_WINDOW_DAYS} days of purcha
                f"refunds over ${APPROVAL_THRESHOLD_USD:.0f} need a human's approval.")
 
 
+@dataclass(frozen=True)
+class _Standing:
+    """Where a purchase the request asks about stands: the sentence for a reply, and what it was read from."""
+
+    sentence: str
+    item: str
+    refunded: bool
+    eligible: bool
+    """Within the refund policy (the window), as `check_refund_policy` says."""
+
+
 @dataclass
 class RefundDesk:
     """The refund desk's system of record, with a clock that tests can fix."""
@@ -347,14 +358,12 @@ class RefundDesk:
         if len(named) < 2:
             return None
         unsaid, why = [], []
-        for purchase_id, sentence in self._standing(request, emails).items():
-            purchase = self._purchase(purchase_id)
-            if purchase["refund_id"] is not None or purchase_id in reply or \
-                    purchase["item"].casefold() in reply.casefold():
+        for purchase_id, found in self._standings(request, emails).items():
+            if found.refunded or purchase_id in reply or found.item.casefold() in reply.casefold():
                 continue
             unsaid.append(purchase_id)
-            if not json.loads(self.check_refund_policy(purchase_id))["eligible"]:
-                why.append(sentence)
+            if not found.eligible:
+                why.append(found.sentence)
         if not unsaid:
             return None
         purchases = " and ".join(unsaid)
@@ -415,6 +424,10 @@ class RefundDesk:
     def _standing(self, request: str, emails: list[str]) -> dict[str, str]:
         """For each purchase of the requester that the request names or means (`_named_purchases`): a sentence that
         says whether it can still be refunded (until when), read from the policy check, by purchase id."""
+        return {purchase_id: found.sentence for purchase_id, found in self._standings(request, emails).items()}
+
+    def _standings(self, request: str, emails: list[str]) -> dict[str, _Standing]:
+        """`_standing`, with what its sentence was read from, by purchase id."""
         standing = {}
         for purchase_id in self._named_purchases(request, emails):
             try:
@@ -427,12 +440,14 @@ class RefundDesk:
             age, facts = found["days_since_purchase"], {"purchase_id": found["purchase_id"], "item": found["item"],
                                                         "amount": found["amount"]}
             if purchase["refund_id"] is not None:
-                standing[purchase_id] = ALREADY_REFUNDED_SENTENCE.format(**facts)
+                sentence = ALREADY_REFUNDED_SENTENCE.format(**facts)
             elif found["eligible"]:
                 last_day = self.today() + timedelta(days=REFUND_WINDOW_DAYS - age)
-                standing[purchase_id] = STILL_REFUNDABLE_SENTENCE.format(**facts, age=age, last_day=last_day.isoformat())
+                sentence = STILL_REFUNDABLE_SENTENCE.format(**facts, age=age, last_day=last_day.isoformat())
             else:
-                standing[purchase_id] = NO_LONGER_REFUNDABLE_SENTENCE.format(**facts, age=age, window=REFUND_WINDOW_DAYS)
+                sentence = NO_LONGER_REFUNDABLE_SENTENCE.format(**facts, age=age, window=REFUND_WINDOW_DAYS)
+            standing[purchase_id] = _Standing(sentence, found["item"], purchase["refund_id"] is not None,
+                                              found["eligible"])
         return standing
 
     def _owns(self, purchase: dict[str, Any], email: str) -> bool:
