@@ -343,12 +343,12 @@ class RefundDesk:
         missing = [row["id"] for row in on_record if row["id"] not in reply and f"{row['amount']:g}" not in reply]
         if missing:
             return UNREPORTED_REFUNDS.format(missing=" and ".join(missing), sentence=_refunds_sentence(on_record))
-        return (_denied_on_record(reply, on_record, named) or self._unexplained(reply, request, emails, named)
+        return (_denied_on_record(reply, on_record, named) or self._unexplained(reply, emails, named)
                 or self._request_as_reason(reply, request, emails)
                 or self._unsaid_unbought(reply, request, emails)
                 or _unstated_policy(reply, request, self._standing(request, emails)))
 
-    def _unexplained(self, reply: str, request: str, emails: list[str], named: list[str]) -> str | None:
+    def _unexplained(self, reply: str, emails: list[str], named: list[str]) -> str | None:
         """When the request names two or more purchases (`named`) and the reply names neither the id nor the item of one
         of the requester's that has no refund: what the reply must add, with why as a sentence to copy when the refund
         window has closed (`_standing`); else None.
@@ -358,7 +358,7 @@ class RefundDesk:
         if len(named) < 2:
             return None
         unsaid, why = [], []
-        for purchase_id, found in self._standings(request, emails).items():
+        for purchase_id, found in self._standings(named, emails).items():
             if found.refunded or purchase_id in reply or found.item.casefold() in reply.casefold():
                 continue
             unsaid.append(purchase_id)
@@ -424,12 +424,14 @@ class RefundDesk:
     def _standing(self, request: str, emails: list[str]) -> dict[str, str]:
         """For each purchase of the requester that the request names or means (`_named_purchases`): a sentence that
         says whether it can still be refunded (until when), read from the policy check, by purchase id."""
-        return {purchase_id: found.sentence for purchase_id, found in self._standings(request, emails).items()}
+        standings = self._standings(self._named_purchases(request, emails), emails)
+        return {purchase_id: found.sentence for purchase_id, found in standings.items()}
 
-    def _standings(self, request: str, emails: list[str]) -> dict[str, _Standing]:
-        """`_standing`, with what its sentence was read from, by purchase id."""
+    def _standings(self, named: list[str], emails: list[str]) -> dict[str, _Standing]:
+        """`_standing` of the purchases `named` (as `_named_purchases` finds them), with what each sentence was read
+        from, by purchase id."""
         standing = {}
-        for purchase_id in self._named_purchases(request, emails):
+        for purchase_id in named:
             try:
                 purchase = self._purchase(purchase_id)
             except LookupError:
